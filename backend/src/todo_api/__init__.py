@@ -1,0 +1,1 @@
+"""todo-api: an async REST API that stores each user's tasks."""

@@ -1,0 +1,97 @@
+"""Turn the database URLs people paste into a SQLAlchemy URL plus driver arguments.
+
+Accepted: `sqlite://`, `sqlite+aiosqlite://`, `postgres://`, `postgresql://`,
+`postgresql+<driver>://`, with libpq query options such as Neon's
+`?sslmode=require&channel_binding=require`. asyncpg takes TLS settings as keyword
+arguments rather than URL options, so they are translated here and never dropped.
+"""
+
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+logger = logging.getLogger(__name__)
+
+_POSTGRES_SCHEMES = {"postgres", "postgresql"}
+_SQLITE_SCHEMES = {"sqlite"}
+_VERIFYING_SSL_MODES = {"verify-ca", "verify-full"}
+_SSL_MODES = {"disable", "allow", "prefer", "require", *_VERIFYING_SSL_MODES}
+
+
+class InvalidDatabaseURL(ValueError):
+    """The configured DATABASE_URL cannot be used; the message never includes the URL."""
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """What SQLAlchemy needs to reach the database."""
+
+    url: URL
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+
+def parse_database_url(raw: str, *, pgbouncer: bool | None = None) -> DatabaseTarget:
+    """Normalise a pasted URL; `pgbouncer=None` detects Neon's `-pooler` host."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError as exc:
+        raise InvalidDatabaseURL("DATABASE_URL is not a valid database URL") from exc
+    scheme = url.drivername.split("+", 1)[0]
+    if scheme in _SQLITE_SCHEMES:
+        return DatabaseTarget(url=url.set(drivername="sqlite+aiosqlite"))
+    if scheme in _POSTGRES_SCHEMES:
+        return _postgres_target(url, pgbouncer)
+    raise InvalidDatabaseURL(f"DATABASE_URL scheme {scheme!r} is not supported")
+
+
+def _postgres_target(url: URL, pgbouncer: bool | None) -> DatabaseTarget:
+    # libpq's TLS options are taken out: asyncpg would send them to the server as settings.
+    query = dict(url.query)
+    connect_args: dict[str, Any] = {}
+    ssl_mode = _single(query.pop("sslmode", None))
+    ssl_root_cert = _single(query.pop("sslrootcert", None))
+    if _single(query.pop("channel_binding", None)) == "require":
+        # asyncpg cannot do SCRAM channel binding; TLS itself stays as sslmode says.
+        logger.info("channel_binding is not supported by asyncpg; relying on sslmode=%s", ssl_mode)
+    if ssl_mode is not None:
+        connect_args["ssl"] = _ssl_argument(ssl_mode, ssl_root_cert)
+    if pgbouncer is None:
+        pgbouncer = "-pooler" in (url.host or "")
+    if pgbouncer:
+        # PgBouncer in transaction mode may hand each transaction another server
+        # connection, so named prepared statements must be unique and never cached.
+        connect_args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=lambda: f"__asyncpg_{uuid4()}__",
+        )
+    return DatabaseTarget(
+        url=url.set(drivername="postgresql+asyncpg", query=query), connect_args=connect_args
+    )
+
+
+def _single(value: str | tuple[str, ...] | None) -> str | None:
+    return value[-1] if isinstance(value, tuple) else value
+
+
+def _ssl_argument(mode: str, root_cert: str | None) -> str | bool | ssl.SSLContext:
+    if mode not in _SSL_MODES:
+        raise InvalidDatabaseURL(f"sslmode {mode!r} is not one of {sorted(_SSL_MODES)}")
+    if mode == "disable":
+        return False
+    if mode not in _VERIFYING_SSL_MODES:
+        return mode
+    # libpq 16's `sslrootcert=system` (and no root cert at all) means the system CA store.
+    cafile = None if root_cert in (None, "system") else root_cert
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = mode == "verify-full"
+    return context

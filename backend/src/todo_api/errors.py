@@ -1,0 +1,188 @@
+"""Domain errors and the one renderer that turns every error into RFC 9457 problem JSON."""
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette import status
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    """One invalid input: where it is, what is wrong, and a machine-readable kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error response."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    """A failure the client can act on; subclasses set the status."""
+
+    status_code: int = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status_code = HTTPStatus.NOT_FOUND
+
+
+class DatabaseUnavailable(AppError):
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+# Errors that mean "the database cannot be reached right now", not "the request is wrong".
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    DisconnectionError,
+    PoolTimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
+# SQLSTATE classes: connection exception, insufficient resources, operator intervention
+# (shutdown, statement timeout, "cannot connect now"), system error.
+_OUTAGE_SQLSTATE_CLASSES = {"08", "53", "57", "58"}
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when `exc` says the database is down, unreachable or too slow."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return isinstance(exc.orig, OUTAGE_ERRORS) or sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES
+
+
+def problem_response(
+    status_code: int,
+    detail: str,
+    *,
+    errors: Sequence[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The single place an error body is built."""
+    problem = Problem(
+        title=HTTPStatus(status_code).phrase,
+        status=status_code,
+        detail=detail,
+        errors=list(errors) if errors else None,
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status_code,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def register_exception_handlers(app: FastAPI, *, retry_after: int) -> None:
+    """Render domain, HTTP, validation, database and unexpected errors alike."""
+
+    async def on_app_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return problem_response(exc.status_code, exc.detail, headers=exc.headers)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(exc.status_code, str(exc.detail), headers=headers or None)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [_field_error(error) for error in exc.errors()]
+        return problem_response(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "The request is not valid; see `errors`.",
+            errors=errors,
+        )
+
+    async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):
+            logger.warning(
+                "database unavailable on %s %s: %s",
+                request.method,
+                request.url.path,
+                _describe(exc),
+            )
+            return problem_response(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "The database is unavailable; try again shortly.",
+                headers={"Retry-After": str(retry_after)},
+            )
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, "An unexpected error occurred.")
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    # Registered for these classes (not only Exception) so they are handled inside the
+    # app rather than by Starlette's outermost error middleware, which re-raises.
+    outage_types: tuple[type[Exception], ...] = (DBAPIError, *OUTAGE_ERRORS)
+    for outage_type in outage_types:
+        app.add_exception_handler(outage_type, on_unexpected_error)
+    app.add_exception_handler(Exception, on_unexpected_error)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette's Allow names only the first route matching the path; the collection is
+    # served by two routes (GET and POST), so ask the router about each method.
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+def _field_error(error: Any) -> FieldError:
+    # The rejected input itself is left out: it may be large or private.
+    return FieldError(
+        loc=list(error.get("loc", ())),
+        msg=str(error.get("msg", "")),
+        type=str(error.get("type", "")),
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return (
+        f"{type(exc).__name__}({type(orig).__name__})" if orig is not None else type(exc).__name__
+    )

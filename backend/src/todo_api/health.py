@@ -1,0 +1,39 @@
+"""Liveness and readiness probes for load balancers."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from todo_api.errors import Problem
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+_READY_TIMEOUT_SECONDS = 3.0
+
+
+class HealthStatus(BaseModel):
+    status: str
+
+
+@router.get("", response_model=HealthStatus)
+async def health() -> dict[str, Any]:
+    """The process is up (no database work)."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    response_model=HealthStatus,
+    responses={503: {"model": Problem, "description": "Database unavailable"}},
+)
+async def ready(request: Request) -> dict[str, Any]:
+    """The database answers a query."""
+    engine: AsyncEngine = request.state.engine
+    # A timeout or connection error becomes the usual 503 problem with Retry-After.
+    async with asyncio.timeout(_READY_TIMEOUT_SECONDS), engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    return {"status": "ok"}

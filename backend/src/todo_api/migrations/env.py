@@ -1,0 +1,47 @@
+"""Alembic environment: async engine, the package's settings, one lock per upgrade."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import todo_api.tasks.models  # noqa: F401  (registers the tables)
+from todo_api.config import Settings, get_settings
+from todo_api.database import build_engine
+from todo_api.migrate import MIGRATION_LOCK_KEY
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction commits; later instances then see the new version.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    settings: Settings = config.attributes.get("settings") or get_settings()
+    engine = build_engine(settings, pooled=False)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_migrations)
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline (--sql) migrations are not supported; run `todo-api migrate`.")
+asyncio.run(run_online())

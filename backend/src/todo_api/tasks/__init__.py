@@ -1,0 +1,1 @@
+"""Tasks: each user's todo items."""
