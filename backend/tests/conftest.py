@@ -6,12 +6,16 @@ gets its own app (own engine, real commits) and its rows are deleted afterwards.
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from uuid import uuid4
 
+import httpx
+import jwt
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -29,9 +33,32 @@ requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_U
 postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings from arguments only: a developer's .env must not leak in."""
-    return Settings(_env_file=None, database_url=database_url, **overrides)
+    values: dict[str, Any] = {"better_auth_secret": TEST_SECRET} | overrides
+    return Settings(_env_file=None, database_url=database_url, **values)
+
+
+def hs256_token(
+    user_id: str, *, secret: str = TEST_SECRET, lifetime: int = 300, **claims: Any
+) -> str:
+    now = int(time.time())
+    payload = {"sub": user_id, "iat": now, "exp": now + lifetime} | claims
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+class PathUserAuth(httpx.Auth):
+    """Signs each request as the user named in its `/api/{user_id}/...` path."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        parts = request.url.path.split("/")
+        if len(parts) > 2 and parts[1] == "api" and "authorization" not in request.headers:
+            user_id = unquote(parts[2])
+            request.headers["Authorization"] = f"Bearer {hs256_token(user_id)}"
+        yield request
 
 
 async def execute(database_url: str, *statements: str) -> None:
@@ -83,12 +110,13 @@ def app(settings: Settings) -> FastAPI:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    """Run the app's lifespan and talk to it over HTTP."""
+async def serve(app: FastAPI, *, signed: bool = True) -> AsyncIterator[AsyncClient]:
+    """Run the app's lifespan and talk to it over HTTP, signed as the path's user by default."""
     async with LifespanManager(app) as manager:
         # raise_app_exceptions=False: a 500 must be seen as the response a real client gets.
         transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://test") as http:
+        auth = PathUserAuth() if signed else None
+        async with AsyncClient(transport=transport, base_url="http://test", auth=auth) as http:
             yield http
 
 

@@ -1,22 +1,35 @@
-"""The `todo-api` command: migrate, and serve from any working directory on the SQLite default."""
+"""The `todo-api` command: migrate, token, and serve from any directory on the SQLite default."""
 
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 COMMAND = [sys.executable, "-m", "todo_api.cli"]
+_OWN_KEYS = ("DATABASE_", "BETTER_AUTH_", "JWT_", "JWKS_", "ENVIRONMENT", "CORS_")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    """This process's environment without any todo-api setting, plus `extra`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_OWN_KEYS)}
     return env | extra
+
+
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def free_port() -> int:
@@ -26,39 +39,52 @@ def free_port() -> int:
 
 
 def test_migrate_creates_the_sqlite_default_in_the_working_directory(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*COMMAND, "migrate"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run("migrate", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "todo.db").exists()
 
 
 def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
-    env = clean_env(DATABASE_URL="mysql://user:hunter2@host/db")
-
-    result = subprocess.run(
-        [*COMMAND, "migrate"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run("migrate", cwd=tmp_path, DATABASE_URL="mysql://user:hunter2@host/db")
 
     assert result.returncode == 2
     assert "not supported" in result.stderr
     assert "hunter2" not in result.stderr
 
 
-def test_serve_runs_the_api_from_any_directory(tmp_path: Path) -> None:
+def test_production_without_auth_configuration_refuses_to_start(tmp_path: Path) -> None:
+    result = run("serve", cwd=tmp_path, ENVIRONMENT="production")
+
+    assert result.returncode == 2
+    assert "ENVIRONMENT=production needs" in result.stderr
+    assert not (tmp_path / "todo.db").exists()  # refused before touching the database
+
+
+def test_short_shared_secret_is_refused(tmp_path: Path) -> None:
+    result = run("serve", cwd=tmp_path, BETTER_AUTH_SECRET="too-short")
+
+    assert result.returncode == 2
+    assert "at least 32 characters" in result.stderr
+    assert "too-short" not in result.stderr
+
+
+def test_invalid_setting_is_named_without_its_value(tmp_path: Path) -> None:
+    result = run("migrate", cwd=tmp_path, DB_POOL_SIZE="zero-secret-value")
+
+    assert result.returncode == 2
+    assert "db_pool_size" in result.stderr
+    assert "zero-secret-value" not in result.stderr
+
+
+def test_token_needs_a_shared_secret_when_only_a_jwks_is_trusted(tmp_path: Path) -> None:
+    result = run("token", "alice", cwd=tmp_path, BETTER_AUTH_URL="http://127.0.0.1:9")
+
+    assert result.returncode == 2
+    assert "no shared secret" in result.stderr
+
+
+def test_serve_in_development_mode_accepts_todo_api_token(tmp_path: Path) -> None:
     port = free_port()
     server = subprocess.Popen(
         [*COMMAND, "serve", "--port", str(port)],
@@ -70,31 +96,36 @@ def test_serve_runs_the_api_from_any_directory(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(f"{base}/health")
-        request = urllib.request.Request(
-            f"{base}/api/cli-user/tasks",
-            data=json.dumps({"title": "from the CLI"}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.status == 201
-        with urllib.request.urlopen(f"{base}/api/cli-user/tasks", timeout=5) as response:
-            assert [task["title"] for task in json.load(response)] == ["from the CLI"]
-        with urllib.request.urlopen(f"{base}/docs", timeout=5) as response:
-            assert response.status == 200
+        token = run("token", "cli-user", cwd=tmp_path)
+        assert token.returncode == 0, token.stderr
+        headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        with httpx.Client(base_url=base, timeout=5) as client:
+            created = client.post(
+                "/api/cli-user/tasks", json={"title": "from the CLI"}, headers=headers
+            )
+            assert created.status_code == 201
+            listed = client.get("/api/cli-user/tasks", headers=headers)
+            assert [task["title"] for task in listed.json()] == ["from the CLI"]
+            assert client.get("/api/cli-user/tasks").status_code == 401
+            assert client.get("/api/someone-else/tasks", headers=headers).status_code == 403
+            assert client.get("/docs").status_code == 200
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0].decode()
+    assert "DEVELOPMENT MODE" in output
+    assert token.stdout.strip() not in output  # tokens never reach the log
     assert "Application shutdown complete" in output  # SIGTERM shuts down gracefully
     assert (tmp_path / "todo.db").exists()
+    assert (tmp_path / ".todo-api-dev-secret").stat().st_mode & 0o077 == 0
 
 
 def _wait_until_up(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
+            httpx.get(url, timeout=1)
+        except httpx.TransportError:
             time.sleep(0.2)
+        else:
+            return
     pytest.fail(f"server did not come up at {url}")

@@ -24,6 +24,16 @@ async def test_every_task_route_documents_its_responses(client: AsyncClient) -> 
 
     for (path, method), success in TASK_ROUTES.items():
         responses = paths[path][method]["responses"]
-        expected = {success, "422", "503"} | ({"404"} if "{task_id}" in path else set())
+        expected = {success, "401", "403", "422", "503"} | (
+            {"404"} if "{task_id}" in path else set()
+        )
         assert expected <= responses.keys(), (path, method, responses.keys())
         assert "application/problem+json" in responses["422"]["content"]
+        assert paths[path][method]["security"] == [{"HTTPBearer": []}]
+
+
+async def test_docs_offer_bearer_authorization(client: AsyncClient) -> None:
+    schemes = (await client.get("/openapi.json")).json()["components"]["securitySchemes"]
+
+    bearer = schemes["HTTPBearer"]
+    assert (bearer["type"], bearer["scheme"], bearer["bearerFormat"]) == ("http", "bearer", "JWT")

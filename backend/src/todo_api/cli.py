@@ -1,13 +1,16 @@
-"""The `todo-api` command: `serve` (migrate, then run the API) and `migrate`."""
+"""The `todo-api` command: `serve` (migrate, then run the API), `migrate` and `token`."""
 
 import argparse
 import logging
 from collections.abc import Sequence
 
 import uvicorn
+from pydantic import ValidationError
 
 from todo_api import migrate
-from todo_api.config import get_settings
+from todo_api.auth.setup import AuthConfigurationError, plan_auth
+from todo_api.auth.tokens import CannotMint, mint_token
+from todo_api.config import Settings, get_settings
 from todo_api.database_url import InvalidDatabaseURL
 
 logger = logging.getLogger("todo_api")
@@ -16,27 +19,45 @@ logger = logging.getLogger("todo_api")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # Name the setting and the problem, never the value (it may be a secret).
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        parser.error(f"invalid configuration: {problems}")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        migrate.upgrade(settings)
-    except InvalidDatabaseURL as exc:
+        if args.command == "token":
+            print(mint_token(settings, args.user_id, expires_in=args.expires_in))
+        elif args.command == "migrate":
+            _migrate(settings)
+        else:
+            plan_auth(settings)  # refuse an unsafe configuration before touching the database
+            _migrate(settings)
+            _serve(settings, args)
+    except (InvalidDatabaseURL, AuthConfigurationError, CannotMint) as exc:
         parser.error(str(exc))
-    logger.info("database schema is up to date")
-    if args.command == "serve":
-        uvicorn.run(
-            "todo_api.main:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=settings.log_level.lower(),
-            access_log=args.access_log,
-            proxy_headers=True,
-        )
     return 0
+
+
+def _migrate(settings: Settings) -> None:
+    migrate.upgrade(settings)
+    logger.info("database schema is up to date")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    uvicorn.run(
+        "todo_api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=args.access_log,
+        proxy_headers=True,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         "--access-log", action=argparse.BooleanOptionalAction, default=True, help="log each request"
     )
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
+    token = commands.add_parser(
+        "token", help="print a bearer token this server accepts (shared-secret or development mode)"
+    )
+    token.add_argument("user_id", help="the user the token is for (its `sub`)")
+    token.add_argument(
+        "--expires-in", type=int, default=3600, help="lifetime in seconds (default 3600)"
+    )
     return parser
 
 

@@ -1,10 +1,10 @@
 """Settings, read from the environment and an optional `.env` file."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -36,6 +36,57 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=1024, description="Largest request body accepted."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses to start without auth configuration.",
+    )
+
+    # Authentication: a JWKS (Better Auth's jwt plugin), a shared secret (HS256), or both.
+    better_auth_url: str | None = Field(
+        default=None, description="Better Auth base URL: JWKS at /api/auth/jwks, iss and aud."
+    )
+    jwt_jwks_url: str | None = Field(default=None, description="JWKS URL, overriding the default.")
+    jwt_issuer: str | None = Field(
+        default=None, description="Expected `iss` (default BETTER_AUTH_URL)."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="Expected `aud` (default BETTER_AUTH_URL)."
+    )
+    better_auth_secret: SecretStr | None = Field(
+        default=None, description="Shared secret that signs HS256 tokens (32+ characters)."
+    )
+    jwt_leeway_seconds: float = Field(default=30, ge=0, le=60)
+    jwks_cache_seconds: float = Field(
+        default=600, gt=0, description="How long fetched keys are trusted."
+    )
+    jwks_refresh_interval_seconds: float = Field(
+        default=30, ge=0, description="Least time between JWKS fetches caused by unknown `kid`s."
+    )
+    jwks_timeout_seconds: float = Field(
+        default=3, gt=0, description="Seconds a JWKS fetch may take."
+    )
+    dev_secret_file: str = Field(
+        default=".todo-api-dev-secret",
+        description="Development mode only: where the local signing secret is kept.",
+    )
+
+    # Browsers: the frontend origins allowed to call the API (exact match), comma-separated.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> "Settings":
+        # Browsers reject it anyway, and echoing any origin with credentials would be worse.
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ValueError("CORS_ORIGINS='*' cannot be combined with CORS_ALLOW_CREDENTIALS=true")
+        return self
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
 
 @lru_cache

@@ -53,7 +53,23 @@ class NotFound(AppError):
     status_code = HTTPStatus.NOT_FOUND
 
 
-class DatabaseUnavailable(AppError):
+class Unauthorized(AppError):
+    """No valid bearer token: RFC 6750 asks for a WWW-Authenticate challenge."""
+
+    status_code = HTTPStatus.UNAUTHORIZED
+
+    def __init__(self, detail: str, *, invalid_token: bool) -> None:
+        challenge = 'Bearer realm="todo-api"'
+        if invalid_token:
+            challenge += ', error="invalid_token"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(AppError):
+    status_code = HTTPStatus.FORBIDDEN
+
+
+class ServiceUnavailable(AppError):
     status_code = HTTPStatus.SERVICE_UNAVAILABLE
 
 
@@ -110,7 +126,10 @@ def register_exception_handlers(app: FastAPI, *, retry_after: int) -> None:
 
     async def on_app_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return problem_response(exc.status_code, exc.detail, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            headers.setdefault("Retry-After", str(retry_after))
+        return problem_response(exc.status_code, exc.detail, headers=headers or None)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -5,9 +5,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from todo_api import health
+from todo_api.auth.setup import build_verifier, plan_auth
 from todo_api.body_limit import BodySizeLimit
 from todo_api.config import Settings, get_settings
 from todo_api.database import build_engine, build_sessionmaker
@@ -16,18 +19,32 @@ from todo_api.tasks.router import router as tasks_router
 
 logger = logging.getLogger(__name__)
 
+DEVELOPMENT_MODE_WARNING = (
+    "DEVELOPMENT MODE: no BETTER_AUTH_URL, JWT_JWKS_URL or BETTER_AUTH_SECRET is set, so tokens "
+    "are checked against a local secret (%s). Mint one with `todo-api token <user_id>`. "
+    "Never run like this in production (set ENVIRONMENT=production to forbid it)."
+)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API. The engine is made in the lifespan, so each app (and test) owns its own."""
+    """Build the API. Resources are made in the lifespan, so each app (and test) owns its own."""
     settings = settings or get_settings()
+    auth_plan = plan_auth(settings)  # refuses unsafe auth configuration before anything starts
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        if auth_plan.development:
+            logger.warning(DEVELOPMENT_MODE_WARNING, settings.dev_secret_file)
         engine = build_engine(settings)
-        try:
-            yield {"engine": engine, "sessionmaker": build_sessionmaker(engine)}
-        finally:
-            await engine.dispose()
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            try:
+                yield {
+                    "engine": engine,
+                    "sessionmaker": build_sessionmaker(engine),
+                    "verifier": build_verifier(settings, auth_plan, http),
+                }
+            finally:
+                await engine.dispose()
 
     app = FastAPI(
         title="todo-api",
@@ -36,6 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location", "Retry-After", "WWW-Authenticate"],
+            max_age=600,
+        )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
     app.include_router(health.router)
     app.include_router(tasks_router)

@@ -4,15 +4,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from todo_api.auth.dependencies import AuthorizedUser
 from todo_api.database import SessionDep
 from todo_api.errors import Problem
 from todo_api.tasks import service
-from todo_api.tasks.dependencies import OwnerPath, TaskIdPath
+from todo_api.tasks.dependencies import TaskIdPath
 from todo_api.tasks.models import Task
 from todo_api.tasks.schemas import TaskCompletion, TaskCreate, TaskPublic, TaskUpdate
 
 _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    status.HTTP_401_UNAUTHORIZED: {**_PROBLEM, "description": "Missing, invalid or expired token"},
+    status.HTTP_403_FORBIDDEN: {**_PROBLEM, "description": "The token is for another user"},
     status.HTTP_422_UNPROCESSABLE_CONTENT: {**_PROBLEM, "description": "Invalid input"},
     status.HTTP_503_SERVICE_UNAVAILABLE: {**_PROBLEM, "description": "Database unavailable"},
 }
@@ -24,7 +27,7 @@ router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=_ERR
 
 
 @router.get("", response_model=list[TaskPublic])
-async def list_tasks(user_id: OwnerPath, session: SessionDep) -> Any:
+async def list_tasks(user_id: AuthorizedUser, session: SessionDep) -> Any:
     """List the user's tasks, newest first."""
     return await service.list_tasks(session, owner=user_id)
 
@@ -36,7 +39,11 @@ async def list_tasks(user_id: OwnerPath, session: SessionDep) -> Any:
     responses={status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"}},
 )
 async def create_task(
-    user_id: OwnerPath, body: TaskCreate, session: SessionDep, request: Request, response: Response
+    user_id: AuthorizedUser,
+    body: TaskCreate,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> Task:
     """Create a task; its URL is in the `Location` header."""
     task = await service.create_task(session, owner=user_id, data=body)
@@ -47,28 +54,28 @@ async def create_task(
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def get_task(user_id: OwnerPath, task_id: TaskIdPath, session: SessionDep) -> Task:
+async def get_task(user_id: AuthorizedUser, task_id: TaskIdPath, session: SessionDep) -> Task:
     """Fetch one task."""
     return await service.get_task(session, owner=user_id, task_id=task_id)
 
 
 @router.put("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
 async def update_task(
-    user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, session: SessionDep
+    user_id: AuthorizedUser, task_id: TaskIdPath, body: TaskUpdate, session: SessionDep
 ) -> Task:
     """Update a task; fields left out keep their values."""
     return await service.update_task(session, owner=user_id, task_id=task_id, data=body)
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, session: SessionDep) -> None:
+async def delete_task(user_id: AuthorizedUser, task_id: TaskIdPath, session: SessionDep) -> None:
     """Delete a task."""
     await service.delete_task(session, owner=user_id, task_id=task_id)
 
 
 @router.patch("/{task_id}/complete", response_model=TaskPublic, responses=_NOT_FOUND)
 async def complete_task(
-    user_id: OwnerPath,
+    user_id: AuthorizedUser,
     task_id: TaskIdPath,
     session: SessionDep,
     body: TaskCompletion | None = None,

@@ -1,0 +1,1 @@
+"""Bearer-token authentication: Better Auth JWTs (JWKS) and shared-secret HS256 tokens."""

@@ -1,0 +1,96 @@
+"""Verify a bearer JWT and return its subject.
+
+The key, and with it the algorithm, comes from configuration: an HS256 shared secret,
+or the JWKS key named by the token's `kid` (bound to that key's own algorithm). The
+token's header never chooses how it is checked, so `alg: none`, HS256 signed with a
+public key, unknown `kid`s and embedded `jwk`/`jku`/`x5u` keys all fail.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from todo_api.auth.jwks import JwksCache, UnknownKeyId
+
+# Far above any real token (Better Auth's carry the user object: about 600 bytes).
+MAX_TOKEN_LENGTH = 8192
+_FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
+_REQUIRED_CLAIMS = ["exp", "sub"]
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not signed by a trusted key."""
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """What `iss` and `aud` must be (None: not checked), and the clock leeway in seconds."""
+
+    issuer: str | None
+    audience: str | None
+    leeway: float
+
+
+@dataclass(frozen=True)
+class SharedSecret:
+    secret: bytes
+    rules: ClaimRules
+
+
+@dataclass(frozen=True)
+class KeySet:
+    jwks: JwksCache
+    rules: ClaimRules
+
+
+class TokenVerifier:
+    """Checks tokens against a shared secret, a JWKS, or both."""
+
+    def __init__(self, *, shared_secret: SharedSecret | None, key_set: KeySet | None) -> None:
+        if shared_secret is None and key_set is None:
+            raise ValueError("a verifier needs a shared secret or a key set")
+        self.shared_secret = shared_secret
+        self.key_set = key_set
+
+    async def subject(self, token: str) -> str:
+        """The verified token's `sub`; raises InvalidToken (or JwksUnavailable)."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("token too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        if _FORBIDDEN_HEADERS & header.keys():
+            raise InvalidToken("token header names its own key")
+        key, algorithms, rules = await self._key_for(header)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                issuer=rules.issuer,
+                audience=rules.audience,
+                leeway=rules.leeway,
+                options={"require": _REQUIRED_CLAIMS, "verify_aud": rules.audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from exc
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("sub is not a non-empty string")
+        return subject
+
+    async def _key_for(self, header: dict[str, Any]) -> tuple[Any, list[str], ClaimRules]:
+        if header.get("alg") == "HS256" and self.shared_secret is not None:
+            return self.shared_secret.secret, ["HS256"], self.shared_secret.rules
+        kid = header.get("kid")
+        if self.key_set is None or not isinstance(kid, str):
+            raise InvalidToken("no trusted key for this token")
+        try:
+            key = await self.key_set.jwks.get_key(kid)
+        except UnknownKeyId as exc:
+            raise InvalidToken("unknown kid") from exc
+        if key.algorithm_name is None:
+            raise InvalidToken("the key has no algorithm")
+        return key, [key.algorithm_name], self.key_set.rules
