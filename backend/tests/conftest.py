@@ -21,11 +21,13 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from todo_api import migrate
 from todo_api.config import Settings
 from todo_api.database import build_engine
 from todo_api.main import create_app
+from todo_api.tasks import models  # noqa: F401  (every table in SQLModel.metadata)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set")
@@ -71,6 +73,17 @@ async def execute(database_url: str, *statements: str) -> None:
         await engine.dispose()
 
 
+async def drop_schema(database_url: str) -> None:
+    """Remove every table of ours (whatever revision left them), so migrations start clean."""
+    engine = build_engine(make_settings(database_url))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        await engine.dispose()
+
+
 async def fetch_value(database_url: str, statement: str) -> object:
     engine = build_engine(make_settings(database_url))
     try:
@@ -93,7 +106,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         if not POSTGRES_URL:
             pytest.skip("TEST_DATABASE_URL is not set")
         url = POSTGRES_URL
-        asyncio.run(execute(url, "DROP TABLE IF EXISTS tasks, alembic_version CASCADE"))
+        asyncio.run(drop_schema(url))
     migrate.upgrade(make_settings(url))
     return url
 
@@ -101,7 +114,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def settings(database_url: str) -> Iterator[Settings]:
     yield make_settings(database_url)
-    asyncio.run(execute(database_url, "DELETE FROM tasks"))
+    asyncio.run(execute(database_url, "DELETE FROM task_tags", "DELETE FROM tasks"))
 
 
 @pytest.fixture

@@ -25,10 +25,12 @@ from tests.conftest import (
 )
 from todo_api import migrate
 from todo_api.database import build_engine
+from todo_api.metadata import include_in_schema
 
 
 def schema_diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    options = {"compare_type": True, "include_object": include_in_schema(connection.dialect.name)}
+    context = MigrationContext.configure(connection, opts=options)
     return list(compare_metadata(context, SQLModel.metadata))
 
 

@@ -16,6 +16,7 @@ from todo_api.config import Settings, get_settings
 from todo_api.database import build_engine, build_sessionmaker
 from todo_api.errors import register_exception_handlers
 from todo_api.tasks.router import router as tasks_router
+from todo_api.tasks.router import tags_router
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location", "Retry-After", "WWW-Authenticate"],
+            expose_headers=["Location", "Link", "X-Total-Count", "Retry-After", "WWW-Authenticate"],
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
     app.include_router(health.router)
     app.include_router(tasks_router)
+    app.include_router(tags_router)
     return app

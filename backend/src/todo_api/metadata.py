@@ -4,6 +4,9 @@ Importing this module applies it to SQLModel's metadata; table modules import it
 before declaring tables, so names match on every database and in migrations.
 """
 
+from collections.abc import Callable
+
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
@@ -14,3 +17,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+def include_in_schema(dialect_name: str) -> Callable[..., bool]:
+    """Alembic's include_object: leave out indexes declared for another database only."""
+
+    def include(obj: object, _name: str | None, type_: str, *_args: object) -> bool:
+        if type_ != "index" or not isinstance(obj, Index):
+            return True
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, dialect_name)
+
+    return include

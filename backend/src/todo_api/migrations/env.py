@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import todo_api.tasks.models  # noqa: F401  (registers the tables)
 from todo_api.config import Settings, get_settings
 from todo_api.database import build_engine
+from todo_api.metadata import include_in_schema
 from todo_api.migrate import MIGRATION_LOCK_KEY
 
 config = context.config
@@ -22,6 +23,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_schema(connection.dialect.name),
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

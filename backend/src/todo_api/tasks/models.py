@@ -1,35 +1,136 @@
-"""The `tasks` table."""
+"""The `tasks` table and its `task_tags` index table."""
 
+import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-import todo_api.metadata  # noqa: F401  (naming convention before the table is declared)
+import todo_api.metadata  # noqa: F401  (naming convention before the tables are declared)
 from todo_api.sql_types import UTCDateTime, utc_now
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 USER_ID_MAX_LENGTH = 255
+TAG_MAX_LENGTH = 50
 TASK_ID_MAX = 2**31 - 1  # the id column is a 32-bit integer
+
+# Byte-wise ordering on PostgreSQL, as SQLite's default: sorting gives the same order on both.
+SortKey = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANKS[self]
+
+
+_PRIORITY_RANKS = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
+_PRIORITY_BY_RANK = {rank: priority for priority, rank in _PRIORITY_RANKS.items()}
+
+
+class PriorityType(TypeDecorator[Priority]):
+    """Stored as its rank (1..3) so that sorting by priority is sorting numbers, on any database."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Priority | None, dialect: Dialect) -> int | None:
+        return None if value is None else Priority(value).rank
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Priority | None:
+        return None if value is None else _PRIORITY_BY_RANK[value]
+
+
+class Frequency(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
 
 
 class Task(SQLModel, table=True):
     """One user's task. API schemas live in `schemas.py`; clients never bind to this class."""
 
     __tablename__ = "tasks"
-    # A user's tasks are always found through this index, newest id first.
-    # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted newest task.
-    __table_args__ = (Index(None, "user_id", "id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        # A user's tasks are always found through an index that starts with user_id.
+        Index(None, "user_id", "id"),
+        Index(None, "user_id", "completed", "due_at", "id"),
+        Index(None, "user_id", "priority", "id"),
+        Index(None, "user_id", "updated_at", "id"),
+        # Word search (LIKE '%word%') by trigrams; PostgreSQL only, SQLite scans the user's rows.
+        Index(
+            "ix_tasks_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        CheckConstraint("priority BETWEEN 1 AND 3", name="priority_rank"),
+        CheckConstraint(
+            "(recurrence_frequency IS NULL) = (recurrence_interval IS NULL)",
+            name="recurrence_complete",
+        ),
+        # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted newest task.
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(sa_type=String(USER_ID_MAX_LENGTH), nullable=False)
     title: str = Field(sa_type=String(TITLE_MAX_LENGTH), nullable=False)
     description: str | None = Field(default=None, sa_type=String(DESCRIPTION_MAX_LENGTH))
     completed: bool = Field(default=False, nullable=False)
+    priority: Priority = Field(
+        default=Priority.MEDIUM, sa_column=Column(PriorityType(), nullable=False)
+    )
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON(), nullable=False))
+    due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    recurrence_frequency: str | None = Field(default=None, sa_type=String(10))
+    recurrence_interval: int | None = Field(default=None, sa_type=Integer)
+    # Derived by the service: casefolded copies for sorting and searching alike on both databases.
+    title_sort: str = Field(default="", sa_column=Column(SortKey, nullable=False))
+    search_text: str = Field(default="", sa_column=Column(Text(), nullable=False))
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
     updated_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+    @property
+    def recurrence(self) -> dict[str, Any] | None:
+        if self.recurrence_frequency is None:
+            return None
+        return {"frequency": self.recurrence_frequency, "interval": self.recurrence_interval}
+
+
+class TaskTag(SQLModel, table=True):
+    """One row per (task, tag): tag filters and counts are index lookups on both databases."""
+
+    __tablename__ = "task_tags"
+    __table_args__ = (Index(None, "user_id", "tag", "task_id"),)
+
+    task_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    tag: str = Field(sa_type=String(TAG_MAX_LENGTH), primary_key=True)
+    user_id: str = Field(sa_type=String(USER_ID_MAX_LENGTH), nullable=False)

@@ -1,16 +1,24 @@
 """HTTP routes for a user's tasks: each declares its contract and calls one service function."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.auth.dependencies import AuthorizedUser
 from todo_api.database import SessionDep
 from todo_api.errors import Problem
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath
+from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import Task
-from todo_api.tasks.schemas import TaskCompletion, TaskCreate, TaskPublic, TaskUpdate
+from todo_api.tasks.schemas import (
+    TagCount,
+    TaskCompletion,
+    TaskCompletionResult,
+    TaskCreate,
+    TaskPublic,
+    TaskUpdate,
+)
 
 _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -24,12 +32,41 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=_ERRORS)
+tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=_ERRORS)
 
 
-@router.get("", response_model=list[TaskPublic])
-async def list_tasks(user_id: AuthorizedUser, session: SessionDep) -> Any:
-    """List the user's tasks, newest first."""
-    return await service.list_tasks(session, owner=user_id)
+@router.get(
+    "",
+    response_model=list[TaskPublic],
+    responses={
+        status.HTTP_200_OK: {
+            "headers": {
+                "X-Total-Count": {"description": "Tasks matching the filters, on all pages."},
+                "Link": {"description": 'The next page: `<url>; rel="next"` (absent on the last).'},
+            }
+        }
+    },
+)
+async def list_tasks(
+    user_id: AuthorizedUser,
+    query: Annotated[TaskListQuery, Query()],
+    session: SessionDep,
+    request: Request,
+    response: Response,
+) -> Any:
+    """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
+    page = await service.list_tasks(session, owner=user_id, query=query)
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.next_cursor is not None:
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return page.tasks
+
+
+@tags_router.get("", response_model=list[TagCount])
+async def list_tags(user_id: AuthorizedUser, session: SessionDep) -> Any:
+    """The user's tags with how many tasks carry each, most used first."""
+    return await service.list_tags(session, owner=user_id)
 
 
 @router.post(
@@ -73,15 +110,22 @@ async def delete_task(user_id: AuthorizedUser, task_id: TaskIdPath, session: Ses
     await service.delete_task(session, owner=user_id, task_id=task_id)
 
 
-@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=_NOT_FOUND)
+@router.patch("/{task_id}/complete", response_model=TaskCompletionResult, responses=_NOT_FOUND)
 async def complete_task(
     user_id: AuthorizedUser,
     task_id: TaskIdPath,
     session: SessionDep,
     body: TaskCompletion | None = None,
-) -> Task:
-    """Toggle completion with no body, or set it with `{"completed": true|false}`."""
+) -> TaskCompletionResult:
+    """Toggle completion with no body, or set it with `{"completed": true|false}`.
+
+    Completing a recurring task creates its next occurrence, returned as `next_occurrence`.
+    """
     completed = body.completed if body is not None else None
-    return await service.set_completion(
+    change = await service.set_completion(
         session, owner=user_id, task_id=task_id, completed=completed
     )
+    result = TaskCompletionResult.model_validate(change.task)
+    if change.next_occurrence is not None:
+        result.next_occurrence = TaskPublic.model_validate(change.next_occurrence)
+    return result

@@ -3,19 +3,30 @@
 Request bodies forbid unknown fields and never bind to the table model.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     field_validator,
 )
 
-from todo_api.tasks.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from todo_api.tasks.models import (
+    DESCRIPTION_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Frequency,
+    Priority,
+)
+
+MAX_TAGS_PER_TASK = 20
+MAX_RECURRENCE_INTERVAL = 365
 
 
 def _reject_nul(value: str) -> str:
@@ -23,6 +34,23 @@ def _reject_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain the NUL character")
     return value
+
+
+def as_utc(value: datetime) -> datetime:
+    """An instant without an offset is taken as UTC."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+
+
+def normalise_tag(value: str) -> str:
+    return value.strip().lower()
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    # Tags are case-insensitive: stored lower-cased, first occurrence kept in order.
+    return list(dict.fromkeys(tags))
 
 
 Title = Annotated[
@@ -33,18 +61,38 @@ Title = Annotated[
 Description = Annotated[
     str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_reject_nul)
 ]
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=TAG_MAX_LENGTH
+    ),
+    AfterValidator(_reject_nul),
+]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS_PER_TASK), AfterValidator(_unique_tags)]
+Instant = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class _RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Recurrence(_RequestBody):
+    """Repeat every `interval` days, weeks or months, counted from the due date."""
+
+    frequency: Frequency
+    interval: StrictInt = Field(default=1, ge=1, le=MAX_RECURRENCE_INTERVAL)
+
+
 class TaskCreate(_RequestBody):
-    """A new task: a title, and optionally a description and a completion state."""
+    """A new task: a title, and optionally everything else."""
 
     title: Title
     description: Description | None = None
     completed: StrictBool = False
+    priority: Priority = Priority.MEDIUM
+    tags: Tags = Field(default_factory=list)
+    due_at: Instant | None = None
+    recurrence: Recurrence | None = None
 
 
 class TaskUpdate(_RequestBody):
@@ -53,8 +101,12 @@ class TaskUpdate(_RequestBody):
     title: Title | None = None
     description: Description | None = None
     completed: StrictBool | None = None
+    priority: Priority | None = None
+    tags: Tags | None = None
+    due_at: Instant | None = None
+    recurrence: Recurrence | None = None
 
-    @field_validator("title", "completed", mode="before")
+    @field_validator("title", "completed", "priority", "tags", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         # Leaving a field out keeps it; an explicit null for these would erase a required value.
@@ -69,6 +121,11 @@ class TaskCompletion(_RequestBody):
     completed: StrictBool
 
 
+class RecurrencePublic(BaseModel):
+    frequency: Frequency
+    interval: int
+
+
 class TaskPublic(BaseModel):
     """A task as the API returns it."""
 
@@ -79,5 +136,21 @@ class TaskPublic(BaseModel):
     title: str
     description: str | None
     completed: bool
+    priority: Priority
+    tags: list[str]
+    due_at: datetime | None
+    completed_at: datetime | None
+    recurrence: RecurrencePublic | None
     created_at: datetime
     updated_at: datetime
+
+
+class TaskCompletionResult(TaskPublic):
+    """The task after a completion change, and the next occurrence if one was created."""
+
+    next_occurrence: TaskPublic | None = None
+
+
+class TagCount(BaseModel):
+    tag: str
+    count: int

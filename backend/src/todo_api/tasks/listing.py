@@ -1,0 +1,184 @@
+"""The list endpoint's query: filters, sorting and keyset pagination with an opaque cursor."""
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true, tuple_
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlmodel import col
+
+from todo_api.tasks.models import Priority, Task, TaskTag
+from todo_api.tasks.schemas import Instant, Tag, _reject_nul
+from todo_api.tasks.text import fold
+
+SortName = Literal["created", "updated", "title", "due_date", "priority"]
+Order = Literal["asc", "desc"]
+MAX_PAGE_SIZE = 500
+
+# The column each sort orders by before the id tie-break (None: the id alone), and its default.
+_SORT_COLUMNS: dict[str, tuple[Any, Order]] = {
+    "created": (None, "desc"),
+    "updated": (col(Task.updated_at), "desc"),
+    "title": (col(Task.title_sort), "asc"),
+    "due_date": (col(Task.due_at), "asc"),
+    "priority": (col(Task.priority), "desc"),
+}
+SearchText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+class TaskListQuery(BaseModel):
+    """Query parameters of `GET /api/{user_id}/tasks`."""
+
+    status: Literal["all", "pending", "completed"] = "all"
+    priority: list[Priority] = Field(default_factory=list, description="Any of these (repeatable).")
+    tag: list[Tag] = Field(default_factory=list, description="All of these tags (repeatable).")
+    q: SearchText | None = Field(default=None, description="Words in the title or description.")
+    due_before: Instant | None = Field(
+        default=None, description="Due strictly before this instant."
+    )
+    due_after: Instant | None = Field(default=None, description="Due at or after this instant.")
+    overdue: bool | None = Field(default=None, description="Pending and past its due date.")
+    sort: SortName = "created"
+    order: Order | None = Field(
+        default=None, description="Default: desc, but asc for title and due_date."
+    )
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = Field(
+        default=None, max_length=1024, description="From a `Link: rel=next`."
+    )
+
+    _position: list[Any] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _decode_cursor(self) -> "TaskListQuery":
+        if self.q is not None:
+            _reject_nul(self.q)
+        if self.cursor is not None:
+            position = decode_cursor(self.cursor, self.fingerprint())
+            column, _default = _SORT_COLUMNS[self.sort]
+            if len(position) != (1 if column is None else 2):
+                raise InvalidCursor("cursor is not valid")
+            if column is not None:
+                position[0] = _typed(column, position[0])
+            self._position = position
+        return self
+
+    @property
+    def direction(self) -> Order:
+        return self.order or _SORT_COLUMNS[self.sort][1]
+
+    def fingerprint(self) -> str:
+        """Binds a cursor to the query that made it: the same filters, sort and order."""
+        fields = self.model_dump(mode="json", exclude={"limit", "cursor", "order"})
+        fields["order"] = self.direction
+        digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return digest[:16]
+
+    def filters(self, owner: str, now: datetime) -> list[ColumnElement[bool]]:
+        """The WHERE clause of the matching tasks, owner first (the total counts these)."""
+        where: list[ColumnElement[bool]] = [col(Task.user_id) == owner]
+        if self.status != "all":
+            where.append(col(Task.completed) == (self.status == "completed"))
+        if self.priority:
+            where.append(col(Task.priority).in_(self.priority))
+        for tag in self.tag:
+            tagged = select(col(TaskTag.task_id)).where(
+                col(TaskTag.user_id) == owner, col(TaskTag.tag) == tag
+            )
+            where.append(col(Task.id).in_(tagged))
+        for word in fold(self.q or "").split():
+            where.append(col(Task.search_text).like(f"%{_escape_like(word)}%", escape="\\"))
+        if self.due_before is not None:
+            where.append(col(Task.due_at) < self.due_before)
+        if self.due_after is not None:
+            where.append(col(Task.due_at) >= self.due_after)
+        if self.overdue is True:
+            where.append(and_(col(Task.completed).is_(false()), col(Task.due_at) < now))
+        elif self.overdue is False:
+            due_at = col(Task.due_at)
+            where.append(or_(col(Task.completed).is_(true()), due_at.is_(None), due_at >= now))
+        return where
+
+    def page_start(self) -> list[ColumnElement[bool]]:
+        """The keyset condition that starts this page after the cursor's task (none on page 1)."""
+        return [] if self._position is None else [self._after(self._position)]
+
+    def ordering(self) -> list[UnaryExpression[Any]]:
+        column, _default = _SORT_COLUMNS[self.sort]
+        descending = self.direction == "desc"
+        keys = [] if column is None else [column.desc() if descending else column.asc()]
+        if self.sort == "due_date":
+            keys = [keys[0].nulls_last()]  # undated tasks last, whichever the order
+        return [*keys, col(Task.id).desc() if descending else col(Task.id).asc()]
+
+    def next_cursor(self, last: Task) -> str:
+        column, _default = _SORT_COLUMNS[self.sort]
+        position: list[Any] = [last.id]
+        if column is not None:
+            value = getattr(last, column.key)
+            position.insert(0, value.isoformat() if isinstance(value, datetime) else value)
+        return encode_cursor(self.fingerprint(), position)
+
+    def _after(self, position: list[Any]) -> ColumnElement[bool]:
+        column, _default = _SORT_COLUMNS[self.sort]
+        beyond = "__gt__" if self.direction == "asc" else "__lt__"
+        task_id = position[-1]
+        if column is None:
+            return getattr(col(Task.id), beyond)(task_id)  # type: ignore[no-any-return]
+        value = position[0]
+        if value is None:  # only undated tasks remain, ordered by id
+            return and_(column.is_(None), getattr(col(Task.id), beyond)(task_id))
+        later = getattr(tuple_(column, col(Task.id)), beyond)(
+            tuple_(bindparam(None, value, type_=column.type), task_id)
+        )
+        return or_(later, column.is_(None)) if self.sort == "due_date" else later
+
+
+def encode_cursor(fingerprint: str, position: list[Any]) -> str:
+    raw = json.dumps([fingerprint, *position], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("cursor is not valid") from exc
+    if not isinstance(decoded, list) or len(decoded) not in (2, 3) or decoded[0] != fingerprint:
+        raise InvalidCursor("cursor does not belong to this query (filters, sort and order)")
+    position = decoded[1:]
+    if not isinstance(position[-1], int) or isinstance(position[-1], bool):
+        raise InvalidCursor("cursor is not valid")
+    return position
+
+
+def _typed(column: Any, value: Any) -> Any:
+    """The cursor's sort value, checked against the column it came from."""
+    try:
+        if value is None:
+            if column.key != "due_at":
+                raise InvalidCursor("cursor is not valid")
+            return None
+        if column.key in ("due_at", "updated_at"):
+            return datetime.fromisoformat(value)
+        if column.key == "priority":
+            return Priority(value)
+        if not isinstance(value, str):
+            raise InvalidCursor("cursor is not valid")
+        return value
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor("cursor is not valid") from exc
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

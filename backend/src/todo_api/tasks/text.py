@@ -1,0 +1,9 @@
+"""Text folding for sorting and searching: the same result on every database."""
+
+import unicodedata
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: "Écrire" and "ecrire" fold alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
