@@ -34,7 +34,7 @@ def test_postgres_forms_become_asyncpg(raw: str) -> None:
         "app",
     )
     assert (target.url.username, target.url.password) == ("u", "p")
-    assert target.connect_args == {}
+    assert target.connect_args == {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
 
 
 @pytest.mark.parametrize("raw", ["sqlite:///./todo.db", "sqlite+aiosqlite:///./todo.db"])
@@ -48,15 +48,24 @@ def test_sqlite_forms_become_aiosqlite(raw: str) -> None:
 def test_neon_url_keeps_tls_required() -> None:
     target = parse_database_url(f"{NEON}?sslmode=require&channel_binding=require")
 
-    assert target.connect_args == {"ssl": "require"}
-    assert target.url.query == {}  # no libpq option is passed on as a server setting
+    assert target.connect_args["ssl"] == "require"
+    assert "channel_binding" not in target.connect_args["server_settings"]
+    assert target.url.query == {}
 
 
-def test_other_query_options_are_kept() -> None:
-    target = parse_database_url(f"{NEON}?sslmode=prefer&application_name=todo")
+def test_other_query_options_become_server_settings_or_driver_options() -> None:
+    target = parse_database_url(f"{NEON}?sslmode=prefer&application_name=todo&command_timeout=9")
 
-    assert target.connect_args == {"ssl": "prefer"}
-    assert target.url.query == {"application_name": "todo"}
+    assert target.connect_args["ssl"] == "prefer"
+    assert target.connect_args["server_settings"] == {
+        "application_name": "todo",
+        "plan_cache_mode": "force_custom_plan",
+    }
+    assert target.url.query == {"command_timeout": "9"}
+
+
+def test_pooler_gets_no_startup_settings_pgbouncer_would_refuse() -> None:
+    assert "server_settings" not in parse_database_url(NEON_POOLER).connect_args
 
 
 @pytest.mark.parametrize(
@@ -71,7 +80,7 @@ def test_verifying_modes_check_the_certificate(mode: str, hostname_checked: bool
 
 
 def test_sslmode_disable_turns_tls_off() -> None:
-    assert parse_database_url(f"{NEON}?sslmode=disable").connect_args == {"ssl": False}
+    assert parse_database_url(f"{NEON}?sslmode=disable").connect_args["ssl"] is False
 
 
 def test_neon_pooler_host_disables_prepared_statement_caches() -> None:
@@ -127,6 +136,7 @@ async def round_trip(database_url: str) -> int:
         ("postgresql+asyncpg", ""),
         ("postgresql", "?sslmode=disable"),
         ("postgresql", "?sslmode=prefer&channel_binding=require"),
+        ("postgresql", "?application_name=todo-api-test"),
     ],
 )
 async def test_url_forms_work_against_real_postgres(scheme: str, query: str) -> None:

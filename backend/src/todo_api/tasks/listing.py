@@ -108,6 +108,14 @@ class TaskListQuery(BaseModel):
             where.append(or_(col(Task.completed).is_(true()), due_at.is_(None), due_at >= now))
         return where
 
+    def counter(self) -> tuple[str, str] | None:
+        """(tag, status) when the task counters can give the total: no filter but status and
+        at most one tag. Otherwise None, and the total is a count(*) over `filters`."""
+        others = (self.priority, self.q, self.due_before, self.due_after, self.overdue)
+        if any(value not in (None, []) for value in others) or len(self.tag) > 1:
+            return None
+        return (self.tag[0] if self.tag else "", self.status)
+
     def page_start(self) -> list[ColumnElement[bool]]:
         """The keyset condition that starts this page after the cursor's task (none on page 1)."""
         return [] if self._position is None else [self._after(self._position)]

@@ -134,3 +134,15 @@ class TaskTag(SQLModel, table=True):
     )
     tag: str = Field(sa_type=String(TAG_MAX_LENGTH), primary_key=True)
     user_id: str = Field(sa_type=String(USER_ID_MAX_LENGTH), nullable=False)
+
+
+class TaskCount(SQLModel, table=True):
+    """Per-user (tag '') and per-tag task counts, kept by the service in each write's transaction,
+    so a heavy user's list totals and tag counts are one row read instead of a count(*)."""
+
+    __tablename__ = "task_counts"
+
+    user_id: str = Field(sa_type=String(USER_ID_MAX_LENGTH), primary_key=True)
+    tag: str = Field(sa_type=String(TAG_MAX_LENGTH), primary_key=True)
+    total: int = Field(default=0, nullable=False)
+    completed: int = Field(default=0, nullable=False)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_api.errors import NotFound
 from todo_api.sql_types import UTCDateTime, utc_now
+from todo_api.tasks.counts import Counted, counted_total, recount, tag_counts
 from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import Task, TaskTag
 from todo_api.tasks.recurrence import next_due
@@ -51,7 +52,11 @@ async def list_tasks(session: AsyncSession, *, owner: str, query: TaskListQuery)
         .limit(query.limit + 1)  # one more than asked tells whether a next page exists
     )
     tasks = (await session.exec(page)).all()
-    total = (await session.exec(select(func.count()).select_from(Task).where(*matching))).one()
+    counter = query.counter()
+    if counter is not None:
+        total = await counted_total(session, owner, *counter)
+    else:
+        total = (await session.exec(select(func.count()).select_from(Task).where(*matching))).one()
     has_more = len(tasks) > query.limit
     tasks = tasks[: query.limit]
     return TaskPage(
@@ -60,14 +65,7 @@ async def list_tasks(session: AsyncSession, *, owner: str, query: TaskListQuery)
 
 
 async def list_tags(session: AsyncSession, *, owner: str) -> list[TagCount]:
-    count = func.count().label("count")
-    statement = (
-        select(TaskTag.tag, count)
-        .where(TaskTag.user_id == owner)
-        .group_by(col(TaskTag.tag))
-        .order_by(count.desc(), col(TaskTag.tag))
-    )
-    return [TagCount(tag=tag, count=n) for tag, n in (await session.exec(statement)).all()]
+    return [TagCount(tag=tag, count=n) for tag, n in await tag_counts(session, owner)]
 
 
 async def get_task(session: AsyncSession, *, owner: str, task_id: int) -> Task:
@@ -94,6 +92,7 @@ async def update_task(session: AsyncSession, *, owner: str, task_id: int, data: 
         raise TaskNotFound(task_id)
     if not changes:
         return task
+    before = Counted(tags=list(task.tags), completed=task.completed)
     now = utc_now()
     if "recurrence" in changes:
         _set_recurrence(task, changes.pop("recurrence"))
@@ -107,6 +106,7 @@ async def update_task(session: AsyncSession, *, owner: str, task_id: int, data: 
         await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
         await _tag(session, task)
     await session.flush()
+    await recount(session, owner, before, Counted(tags=task.tags, completed=task.completed))
     return task
 
 
@@ -137,6 +137,12 @@ async def set_completion(
     task: Task | None = (await session.exec(statement)).scalar_one_or_none()
     if task is None:
         return CompletionChange(await get_task(session, owner=owner, task_id=task_id), None)
+    await recount(
+        session,
+        owner,
+        Counted(tags=task.tags, completed=not task.completed),
+        Counted(tags=task.tags, completed=task.completed),
+    )
     following = None
     if task.completed and task.recurrence_frequency is not None:
         following = await _schedule_next(session, task, now)
@@ -144,9 +150,13 @@ async def set_completion(
 
 
 async def delete_task(session: AsyncSession, *, owner: str, task_id: int) -> None:
-    statement = delete(Task).where(_owned(owner, task_id)).returning(col(Task.id))
-    if (await session.exec(statement)).scalar_one_or_none() is None:
+    statement = (
+        delete(Task).where(_owned(owner, task_id)).returning(col(Task.tags), col(Task.completed))
+    )
+    deleted = (await session.exec(statement)).one_or_none()
+    if deleted is None:
         raise TaskNotFound(task_id)
+    await recount(session, owner, Counted(tags=deleted.tags, completed=deleted.completed), None)
 
 
 async def _schedule_next(session: AsyncSession, done: Task, now: datetime) -> Task:
@@ -172,6 +182,7 @@ async def _insert(session: AsyncSession, task: Task) -> Task:
     session.add(task)
     await session.flush()
     await _tag(session, task)
+    await recount(session, task.user_id, None, Counted(tags=task.tags, completed=task.completed))
     return task
 
 

@@ -66,6 +66,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("task_id", "tag", name="pk_task_tags"),
     )
     op.create_index("ix_task_tags_user_id_tag_task_id", "task_tags", ["user_id", "tag", "task_id"])
+    op.create_table(
+        "task_counts",
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("tag", sa.String(length=50), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("completed", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "tag", name="pk_task_counts"),
+    )
+    # Existing tasks have no tags yet: only the per-user rows (tag '') need counting.
+    op.execute(
+        "INSERT INTO task_counts (user_id, tag, total, completed) "
+        "SELECT user_id, '', count(*), sum(CASE WHEN completed THEN 1 ELSE 0 END) "
+        "FROM tasks GROUP BY user_id"
+    )
 
 
 def _backfill_derived_text() -> None:
@@ -106,6 +120,7 @@ def _backfill_derived_text() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("task_counts")
     op.drop_index("ix_task_tags_user_id_tag_task_id", table_name="task_tags")
     op.drop_table("task_tags")
     if op.get_bind().dialect.name == "postgresql":
