@@ -20,7 +20,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlmodel import SQLModel
 
 from todo_api import migrate
@@ -114,7 +116,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def settings(database_url: str) -> Iterator[Settings]:
     yield make_settings(database_url)
-    asyncio.run(execute(database_url, "DELETE FROM task_tags", "DELETE FROM tasks"))
+    deletes = ("DELETE FROM task_tags", "DELETE FROM tasks", "DELETE FROM task_counts")
+    asyncio.run(execute(database_url, *deletes))
 
 
 @pytest.fixture
@@ -147,3 +150,21 @@ def user_id() -> str:
 @pytest.fixture
 def tasks_url(user_id: str) -> str:
     return f"/api/{user_id}/tasks"
+
+
+@pytest.fixture
+def database_touches() -> Iterator[list[str]]:
+    """Every pool checkout and SQL statement made while the test runs."""
+    touches: list[str] = []
+
+    def on_checkout(*_args: Any) -> None:
+        touches.append("checkout")
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        touches.append(statement)
+
+    event.listen(Pool, "checkout", on_checkout)
+    event.listen(Engine, "before_cursor_execute", on_statement)
+    yield touches
+    event.remove(Engine, "before_cursor_execute", on_statement)
+    event.remove(Pool, "checkout", on_checkout)

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 from collections.abc import Sequence
 
 import uvicorn
@@ -12,6 +13,7 @@ from todo_api.auth.setup import AuthConfigurationError, plan_auth
 from todo_api.auth.tokens import CannotMint, mint_token
 from todo_api.config import Settings, get_settings
 from todo_api.database_url import InvalidDatabaseURL
+from todo_api.logging_setup import configure_logging, logging_config
 
 logger = logging.getLogger("todo_api")
 
@@ -25,9 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Name the setting and the problem, never the value (it may be a secret).
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         parser.error(f"invalid configuration: {problems}")
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     try:
         if args.command == "token":
             print(mint_token(settings, args.user_id, expires_in=args.expires_in))
@@ -48,14 +48,16 @@ def _migrate(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    # Workers build their own settings from the environment: hand the flag on that way.
+    os.environ["ACCESS_LOG"] = "true" if args.access_log else "false"
     uvicorn.run(
         "todo_api.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=settings.log_level.lower(),
-        access_log=args.access_log,
+        log_config=logging_config(settings),
+        access_log=False,  # replaced by todo_api.access (no query strings, request ids)
         proxy_headers=True,
     )
 

@@ -70,6 +70,19 @@ class Settings(BaseSettings):
         description="Development mode only: where the local signing secret is kept.",
     )
 
+    # Operations.
+    docs_enabled: bool = Field(default=True, description="Serve /docs, /redoc and /openapi.json.")
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    access_log: bool = Field(default=True, description="Log each request (path without query).")
+    max_tasks_per_user: int = Field(default=10_000, ge=1, description="Stored tasks per user.")
+    redis_url: str | None = Field(
+        default=None, description="Shares rate limits across instances; unset: per process."
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="Per signed-in user.")
+    rate_limit_anonymous_per_minute: int = Field(
+        default=60, ge=1, description="Per client address, for requests without a valid token."
+    )
+
     # Browsers: the frontend origins allowed to call the API (exact match), comma-separated.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False

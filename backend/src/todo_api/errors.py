@@ -53,6 +53,10 @@ class NotFound(AppError):
     status_code = HTTPStatus.NOT_FOUND
 
 
+class Conflict(AppError):
+    status_code = HTTPStatus.CONFLICT
+
+
 class Unauthorized(AppError):
     """No valid bearer token: RFC 6750 asks for a WWW-Authenticate challenge."""
 

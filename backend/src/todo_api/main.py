@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from todo_api import health
 from todo_api.auth.setup import build_verifier, plan_auth
@@ -15,6 +16,10 @@ from todo_api.body_limit import BodySizeLimit
 from todo_api.config import Settings, get_settings
 from todo_api.database import build_engine, build_sessionmaker
 from todo_api.errors import register_exception_handlers
+from todo_api.metrics import Metrics
+from todo_api.rate_limit import RateLimiter
+from todo_api.request_context import RequestContext
+from todo_api.security_headers import SecurityHeaders
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.router import tags_router
 
@@ -31,41 +36,74 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API. Resources are made in the lifespan, so each app (and test) owns its own."""
     settings = settings or get_settings()
     auth_plan = plan_auth(settings)  # refuses unsafe auth configuration before anything starts
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if auth_plan.development:
             logger.warning(DEVELOPMENT_MODE_WARNING, settings.dev_secret_file)
         engine = build_engine(settings)
+        metrics.watch_engine(engine)
         async with httpx.AsyncClient(follow_redirects=False) as http:
             try:
                 yield {
+                    "settings": settings,
                     "engine": engine,
                     "sessionmaker": build_sessionmaker(engine),
                     "verifier": build_verifier(settings, auth_plan, http),
+                    "rate_limiter": RateLimiter(
+                        redis_url=settings.redis_url,
+                        per_user=settings.rate_limit_per_minute,
+                        per_address=settings.rate_limit_anonymous_per_minute,
+                    ),
                 }
             finally:
+                metrics.watch_engine(None)
                 await engine.dispose()
 
+    docs = settings.docs_enabled
     app = FastAPI(
         title="todo-api",
         version="0.1.0",
         summary="Each user's tasks, stored in PostgreSQL.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
+    # Added innermost first: CORS, then request context, see every response.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
+    app.add_middleware(RequestContext, metrics=metrics, access_log=settings.access_log)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location", "Link", "X-Total-Count", "Retry-After", "WWW-Authenticate"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=[
+                "Location",
+                "Link",
+                "X-Total-Count",
+                "X-Request-ID",
+                "Retry-After",
+                "WWW-Authenticate",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "RateLimit-Policy",
+            ],
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
     app.include_router(health.router)
     app.include_router(tasks_router)
     app.include_router(tags_router)
+    if settings.metrics_enabled:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     return app

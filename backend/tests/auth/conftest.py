@@ -1,15 +1,10 @@
-"""Apps that trust both a JWKS (served on 127.0.0.1) and the shared secret, and a recorder of
-every database touch, to prove rejected requests never reach the database."""
+"""Apps that trust both a JWKS (served on 127.0.0.1) and the shared secret."""
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 
 from tests.auth.jwks_server import JwksServer
 from tests.auth.keys import SigningKey, new_key
@@ -44,21 +39,3 @@ async def anonymous(app: FastAPI) -> AsyncIterator[AsyncClient]:
     """A client that sends only the headers each test gives it."""
     async with serve(app, signed=False) as http:
         yield http
-
-
-@pytest.fixture
-def database_touches() -> Iterator[list[str]]:
-    """Every pool checkout and SQL statement made while the test runs."""
-    touches: list[str] = []
-
-    def on_checkout(*_args: Any) -> None:
-        touches.append("checkout")
-
-    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        touches.append(statement)
-
-    event.listen(Pool, "checkout", on_checkout)
-    event.listen(Engine, "before_cursor_execute", on_statement)
-    yield touches
-    event.remove(Engine, "before_cursor_execute", on_statement)
-    event.remove(Pool, "checkout", on_checkout)

@@ -23,8 +23,11 @@ class Counted:
 
 async def recount(
     session: AsyncSession, owner: str, before: Counted | None, after: Counted | None
-) -> None:
-    """Apply one task's change (None: it did not exist / no longer exists) in one upsert."""
+) -> int | None:
+    """Apply one task's change (None: it did not exist / no longer exists) in one upsert.
+
+    Returns the user's new number of tasks (None when nothing changed).
+    """
     totals: Counter[str] = Counter()
     completed: Counter[str] = Counter()
     for state, sign in ((before, -1), (after, 1)):
@@ -39,7 +42,7 @@ async def recount(
         if totals[tag] or completed[tag]
     ]
     if not rows:
-        return
+        return None
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(TaskCount).values(rows)
     statement = insert.on_conflict_do_update(
@@ -48,8 +51,9 @@ async def recount(
             "total": col(TaskCount.total) + insert.excluded.total,
             "completed": col(TaskCount.completed) + insert.excluded.completed,
         },
-    )
-    await session.exec(statement)
+    ).returning(col(TaskCount.tag), col(TaskCount.total))
+    totals_after = dict((await session.exec(statement)).all())
+    return totals_after.get(ALL_TASKS)
 
 
 async def counted_total(session: AsyncSession, owner: str, tag: str, status: str) -> int:

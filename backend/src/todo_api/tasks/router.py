@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from todo_api.app_state import SettingsDep
 from todo_api.auth.dependencies import AuthorizedUser
 from todo_api.database import SessionDep
 from todo_api.errors import Problem
@@ -24,6 +25,7 @@ _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status.HTTP_401_UNAUTHORIZED: {**_PROBLEM, "description": "Missing, invalid or expired token"},
     status.HTTP_403_FORBIDDEN: {**_PROBLEM, "description": "The token is for another user"},
+    status.HTTP_429_TOO_MANY_REQUESTS: {**_PROBLEM, "description": "Rate limit exceeded"},
     status.HTTP_422_UNPROCESSABLE_CONTENT: {**_PROBLEM, "description": "Invalid input"},
     status.HTTP_503_SERVICE_UNAVAILABLE: {**_PROBLEM, "description": "Database unavailable"},
 }
@@ -73,17 +75,23 @@ async def list_tags(user_id: AuthorizedUser, session: SessionDep) -> Any:
     "",
     response_model=TaskPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"}},
+    responses={
+        status.HTTP_409_CONFLICT: {**_PROBLEM, "description": "The user's task limit is reached"},
+        status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"},
+    },
 )
 async def create_task(
     user_id: AuthorizedUser,
     body: TaskCreate,
     session: SessionDep,
+    settings: SettingsDep,
     request: Request,
     response: Response,
 ) -> Task:
     """Create a task; its URL is in the `Location` header."""
-    task = await service.create_task(session, owner=user_id, data=body)
+    task = await service.create_task(
+        session, owner=user_id, data=body, max_tasks=settings.max_tasks_per_user
+    )
     response.headers["Location"] = str(
         request.url_for("get_task", user_id=user_id, task_id=task.id)
     )

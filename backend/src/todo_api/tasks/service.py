@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, not
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo_api.errors import NotFound
+from todo_api.errors import Conflict, NotFound
 from todo_api.sql_types import UTCDateTime, utc_now
 from todo_api.tasks.counts import Counted, counted_total, recount, tag_counts
 from todo_api.tasks.listing import TaskListQuery
@@ -17,6 +17,11 @@ from todo_api.tasks.models import Task, TaskTag
 from todo_api.tasks.recurrence import next_due
 from todo_api.tasks.schemas import TagCount, TaskCreate, TaskUpdate
 from todo_api.tasks.text import fold
+
+
+class TaskLimitReached(Conflict):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The limit of {limit} stored tasks is reached; delete some first.")
 
 
 class TaskNotFound(NotFound):
@@ -75,13 +80,19 @@ async def get_task(session: AsyncSession, *, owner: str, task_id: int) -> Task:
     return task
 
 
-async def create_task(session: AsyncSession, *, owner: str, data: TaskCreate) -> Task:
+async def create_task(
+    session: AsyncSession, *, owner: str, data: TaskCreate, max_tasks: int
+) -> Task:
     now = utc_now()
     fields = data.model_dump(exclude={"recurrence"})
     task = Task(**fields, user_id=owner, created_at=now, updated_at=now)
     task.completed_at = now if data.completed else None
     _set_recurrence(task, data.model_dump()["recurrence"])
-    return await _insert(session, task)
+    # Counted after the insert: the counter row's lock makes concurrent creates take turns,
+    # so the limit holds exactly; going over rolls the whole request back.
+    if await _insert(session, task) > max_tasks:
+        raise TaskLimitReached(max_tasks)
+    return task
 
 
 async def update_task(session: AsyncSession, *, owner: str, task_id: int, data: TaskUpdate) -> Task:
@@ -174,16 +185,19 @@ async def _schedule_next(session: AsyncSession, done: Task, now: datetime) -> Ta
         created_at=now,
         updated_at=now,
     )
-    return await _insert(session, following)
+    await _insert(session, following)  # a completion is never refused for the task limit
+    return following
 
 
-async def _insert(session: AsyncSession, task: Task) -> Task:
+async def _insert(session: AsyncSession, task: Task) -> int:
+    """Insert `task` with its tags; returns the owner's new number of tasks."""
     _derive(task)
     session.add(task)
     await session.flush()
     await _tag(session, task)
-    await recount(session, task.user_id, None, Counted(tags=task.tags, completed=task.completed))
-    return task
+    total = await recount(session, task.user_id, None, Counted(task.tags, task.completed))
+    assert total is not None
+    return total
 
 
 async def _tag(session: AsyncSession, task: Task) -> None:

@@ -1,0 +1,15 @@
+"""Typed access to what the lifespan put in each request's state."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from todo_api.config import Settings
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]

@@ -1,0 +1,62 @@
+"""Prometheus metrics: requests by route and status, latency, pool use, database errors.
+
+Each app owns its registry (tests build their own). With several workers each process
+reports its own figures.
+"""
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "todo_api_requests",
+            "HTTP requests by route template, method and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "todo_api_request_duration_seconds",
+            "Time to the end of the response, by route template and method.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.database_errors = Counter(
+            "todo_api_database_errors",
+            "Requests answered 503 because the database was unavailable.",
+            registry=self.registry,
+        )
+        self._pool = _PoolCollector()
+        self.registry.register(self._pool)
+
+    def watch_engine(self, engine: AsyncEngine | None) -> None:
+        self._pool.engine = engine
+
+
+class _PoolCollector(Collector):
+    """Reads the pool's state when scraped, so requests pay nothing for it."""
+
+    def __init__(self) -> None:
+        self.engine: AsyncEngine | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self.engine.pool if self.engine is not None else None
+        if not isinstance(pool, QueuePool):
+            return
+        in_use = GaugeMetricFamily("todo_api_db_pool_in_use", "Connections checked out.")
+        in_use.add_metric([], pool.checkedout())
+        idle = GaugeMetricFamily("todo_api_db_pool_idle", "Connections idle in the pool.")
+        idle.add_metric([], pool.checkedin())
+        size = GaugeMetricFamily("todo_api_db_pool_size", "Configured pool size.")
+        size.add_metric([], pool.size())
+        yield from (in_use, idle, size)
