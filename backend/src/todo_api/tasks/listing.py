@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from todo_api.tasks.models import Priority, Task, TaskTag
-from todo_api.tasks.schemas import Instant, Tag, _reject_nul
+from todo_api.tasks.schemas import NO_NUL, Instant, Tag, _reject_nul
 from todo_api.tasks.text import fold
 
 SortName = Literal["created", "updated", "title", "due_date", "priority"]
@@ -28,7 +28,7 @@ _SORT_COLUMNS: dict[str, tuple[Any, Order]] = {
     "due_date": (col(Task.due_at), "asc"),
     "priority": (col(Task.priority), "desc"),
 }
-SearchText = Annotated[str, Field(min_length=1, max_length=200)]
+SearchText = Annotated[str, Field(min_length=1, max_length=200), NO_NUL]
 
 
 class InvalidCursor(ValueError):

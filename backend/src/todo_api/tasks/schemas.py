@@ -44,30 +44,38 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError("is out of range") from exc
 
 
-def normalise_tag(value: str) -> str:
-    return value.strip().lower()
-
-
 def _unique_tags(tags: list[str]) -> list[str]:
     # Tags are case-insensitive: stored lower-cased, first occurrence kept in order.
     return list(dict.fromkeys(tags))
 
 
-Title = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
-    AfterValidator(_reject_nul),
-]
+def _trimmed(max_length: int, *, lower: bool = False) -> AfterValidator:
+    """Python's own strip() and lower(), so the rules match what sorting and search fold."""
+
+    def clean(value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters after trimming")
+        return _reject_nul(value.lower() if lower else value)
+
+    return AfterValidator(clean)
+
+
+def _documented(max_length: int, pattern: str) -> Any:
+    # The rules as OpenAPI shows them; the validators above enforce them with clearer messages.
+    return Field(json_schema_extra={"minLength": 1, "maxLength": max_length, "pattern": pattern})
+
+
+NO_NUL = Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+Title = Annotated[str, _trimmed(TITLE_MAX_LENGTH), _documented(TITLE_MAX_LENGTH, NOT_BLANK)]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_reject_nul)
+    str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_reject_nul), NO_NUL
 ]
-Tag = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, to_lower=True, min_length=1, max_length=TAG_MAX_LENGTH
-    ),
-    AfterValidator(_reject_nul),
-]
+Tag = Annotated[str, _trimmed(TAG_MAX_LENGTH, lower=True), _documented(TAG_MAX_LENGTH, NOT_BLANK)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS_PER_TASK), AfterValidator(_unique_tags)]
 Instant = Annotated[datetime, AfterValidator(as_utc)]
 
