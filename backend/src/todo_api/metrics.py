@@ -36,8 +36,22 @@ class Metrics:
             "Requests answered 503 because the database was unavailable.",
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._pool = _PoolCollector()
         self.registry.register(self._pool)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request; the labelled children are looked up once per label set."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def watch_engine(self, engine: AsyncEngine | None) -> None:
         self._pool.engine = engine

@@ -9,9 +9,8 @@ import logging
 import re
 import time
 from contextvars import ContextVar
-from uuid import uuid4
+from secrets import token_hex
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.metrics import Metrics
@@ -39,7 +38,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid4().hex
+        request_id = _incoming_id(scope) or token_hex(16)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -48,7 +47,8 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                header = (b"x-request-id", request_id.encode())
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
@@ -63,8 +63,7 @@ class RequestContext:
         # The template (/api/{user_id}/tasks), never the concrete path: bounded label values.
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.latency.labels(method, template).observe(elapsed)
+        self.metrics.observe(method, template, status, elapsed)
         if status == 503:
             self.metrics.database_errors.inc()
         if self.access_log:
