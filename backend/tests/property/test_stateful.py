@@ -2,12 +2,10 @@
 the API and the model never disagree (Hypothesis stateful testing, real server and database)."""
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from uuid import uuid4
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -33,14 +31,6 @@ class Expected:
     title: str
     completed: bool
     tags: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def api_server(database_url: str, tmp_path: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(database_url, tmp_path, RATE_LIMIT_PER_MINUTE="1000000")  # type: ignore[arg-type]
-    server.wait_ready()
-    yield server
-    server.stop()
 
 
 def machine_for(base_url: str) -> type[RuleBasedStateMachine]:

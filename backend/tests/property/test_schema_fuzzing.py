@@ -1,7 +1,6 @@
 """Schemathesis over the app's own OpenAPI, against a real server and database, with real tokens:
 no server errors, every response as documented, and authentication never ignored."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,14 +13,6 @@ from tests.faults.server import Server
 
 USER = "fuzz-user"
 EXAMPLES_PER_OPERATION = 40
-
-
-@pytest.fixture
-def api_server(database_url: str, tmp_path: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(database_url, tmp_path, RATE_LIMIT_PER_MINUTE="1000000")  # type: ignore[arg-type]
-    server.wait_ready()
-    yield server
-    server.stop()
 
 
 def fuzz(schema: schemathesis.BaseSchema, *, own_path: bool) -> int:

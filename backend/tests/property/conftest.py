@@ -1,0 +1,16 @@
+"""Property-based tests run against a real `todo-api serve` process on each database."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.server import Server
+
+
+@pytest.fixture
+def api_server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    server = Server(database_url, tmp_path, RATE_LIMIT_PER_MINUTE="1000000")
+    server.wait_ready()
+    yield server
+    server.stop()
