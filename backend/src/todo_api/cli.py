@@ -48,8 +48,9 @@ def _migrate(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    # Workers build their own settings from the environment: hand the flag on that way.
-    os.environ["ACCESS_LOG"] = "true" if args.access_log else "false"
+    if args.access_log is not None:
+        # Workers build their own settings from the environment: hand the flag on that way.
+        os.environ["ACCESS_LOG"] = "true" if args.access_log else "false"
     uvicorn.run(
         "todo_api.main:create_app",
         factory=True,
@@ -70,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument(
-        "--access-log", action=argparse.BooleanOptionalAction, default=True, help="log each request"
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log each request (default: ACCESS_LOG, true)",
     )
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
     token = commands.add_parser(
