@@ -1,5 +1,6 @@
 """Assertions shared by the tests."""
 
+import os
 from typing import Any
 
 from httpx import Response
@@ -33,3 +34,22 @@ def assert_problem(response: Response, status: int) -> dict[str, Any]:
 
 def error_locations(body: dict[str, Any]) -> list[list[str | int]]:
     return [error["loc"] for error in body["errors"]]
+
+
+# Environment variables todo-api reads; subprocess tests start from an environment without them.
+_SETTING_PREFIXES = (
+    "DATABASE_",
+    "BETTER_AUTH_",
+    "JWT_",
+    "JWKS_",
+    "ENVIRONMENT",
+    "CORS_",
+    "REDIS_",
+    "RATE_",
+)
+
+
+def environment_without_settings(**extra: str) -> dict[str, str]:
+    """This process's environment minus any todo-api setting, plus `extra`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_SETTING_PREFIXES)}
+    return env | extra

@@ -1,6 +1,5 @@
 """The `todo-api` command: migrate, token, and serve from any directory on the SQLite default."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -10,14 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import environment_without_settings
+
 COMMAND = [sys.executable, "-m", "todo_api.cli"]
-_OWN_KEYS = ("DATABASE_", "BETTER_AUTH_", "JWT_", "JWKS_", "ENVIRONMENT", "CORS_")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any todo-api setting, plus `extra`."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(_OWN_KEYS)}
-    return env | extra
+clean_env = environment_without_settings
 
 
 def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,5 @@
 """Run `todo-api serve` as a real process, as production does."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,25 +10,16 @@ import httpx
 
 from tests.conftest import TEST_SECRET
 from tests.faults.cluster import free_port
-
-_OWN_KEYS = (
-    "DATABASE_",
-    "BETTER_AUTH_",
-    "JWT_",
-    "JWKS_",
-    "ENVIRONMENT",
-    "CORS_",
-    "REDIS_",
-    "RATE_",
-)
+from tests.helpers import environment_without_settings
 
 
 class Server:
     def __init__(self, database_url: str, cwd: Path, *, workers: int = 1, **settings: str) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith(_OWN_KEYS)}
-        env |= {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": TEST_SECRET, **settings}
+        env = environment_without_settings(
+            DATABASE_URL=database_url, BETTER_AUTH_SECRET=TEST_SECRET, **settings
+        )
         env.setdefault("RATE_LIMIT_PER_MINUTE", "1000000")  # load tests measure faults, not limits
         command = [sys.executable, "-m", "todo_api.cli", "serve", "--port", str(self.port)]
         # A file, not a pipe: nobody reads a pipe while the test runs, and a full pipe would
