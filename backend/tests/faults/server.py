@@ -17,8 +17,9 @@ class Server:
     def __init__(self, database_url: str, cwd: Path, *, workers: int = 1, **settings: str) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # `settings` may override the URL (e.g. to add application_name).
         env = environment_without_settings(
-            DATABASE_URL=database_url, BETTER_AUTH_SECRET=TEST_SECRET, **settings
+            **{"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": TEST_SECRET, **settings}
         )
         env.setdefault("RATE_LIMIT_PER_MINUTE", "1000000")  # load tests measure faults, not limits
         command = [sys.executable, "-m", "todo_api.cli", "serve", "--port", str(self.port)]
