@@ -125,15 +125,20 @@ def problem_response(
     )
 
 
+def error_response(exc: AppError, *, retry_after: int) -> JSONResponse:
+    """The problem response for a domain error (a 503 says when to retry)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers.setdefault("Retry-After", str(retry_after))
+    return problem_response(exc.status_code, exc.detail, headers=headers or None)
+
+
 def register_exception_handlers(app: FastAPI, *, retry_after: int) -> None:
     """Render domain, HTTP, validation, database and unexpected errors alike."""
 
     async def on_app_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        headers = dict(exc.headers or {})
-        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-            headers.setdefault("Retry-After", str(retry_after))
-        return problem_response(exc.status_code, exc.detail, headers=headers or None)
+        return error_response(exc, retry_after=retry_after)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

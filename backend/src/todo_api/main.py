@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from todo_api import health
+from todo_api.auth.gate import AuthGate, document_bearer_auth
 from todo_api.auth.setup import build_verifier, plan_auth
 from todo_api.body_limit import BodySizeLimit
 from todo_api.config import Settings, get_settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     # Added innermost first: CORS, then request context, see every response.
+    app.add_middleware(AuthGate, retry_after=settings.db_retry_after)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
     app.add_middleware(RequestContext, metrics=metrics, access_log=settings.access_log)
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(tasks_router)
     app.include_router(tags_router)
+    document_bearer_auth(app)
     if settings.metrics_enabled:
 
         @app.get("/metrics", include_in_schema=False)

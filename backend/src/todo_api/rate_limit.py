@@ -46,12 +46,71 @@ class TooManyRequests(AppError):
         super().__init__("Too many requests; slow down and retry after the given time.", headers)
 
 
+class LocalWindows(Storage):
+    """limits' fixed windows counted in this process, at a dictionary lookup per request.
+
+    (limits' own memory storage sweeps every key on each hit, which made the limiter cost
+    more than verifying the token.) Every counter expires when its window ends; a window
+    is WINDOW seconds long, as every limit here is per minute.
+    """
+
+    STORAGE_SCHEME = None  # built directly, never from a URI
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counts: dict[str, tuple[float, int]] = {}  # key -> (window end, hits)
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return ValueError
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        end, hits = self._live(key, now)
+        if hits == 0:
+            end = now + expiry
+            if len(self._counts) > _SWEEP_AT:
+                self._sweep(now)
+        self._counts[key] = (end, hits + amount)
+        return hits + amount
+
+    async def get(self, key: str) -> int:
+        return self._live(key, time.time())[1]
+
+    async def get_expiry(self, key: str) -> float:
+        end, hits = self._live(key, time.time())
+        return end if hits else time.time()
+
+    async def check(self) -> bool:
+        return True
+
+    async def reset(self) -> int | None:
+        count = len(self._counts)
+        self._counts.clear()
+        return count
+
+    async def clear(self, key: str) -> None:
+        self._counts.pop(key, None)
+
+    def _live(self, key: str, now: float) -> tuple[float, int]:
+        end, hits = self._counts.get(key, (0.0, 0))
+        return (end, hits) if end > now else (0.0, 0)
+
+    def _sweep(self, now: float) -> None:
+        self._counts = {key: entry for key, entry in self._counts.items() if entry[0] > now}
+
+
+_SWEEP_AT = 100_000  # counters kept before expired ones are dropped
+
+
 class RateLimiter:
     def __init__(self, *, redis_url: str | None, per_user: int, per_address: int) -> None:
-        # redis-py's asyncio client (the `redis` package), not limits' default coredis.
-        options = {"implementation": "redispy"} if redis_url else {}
-        storage = storage_from_string(_storage_uri(redis_url), **options)
-        assert isinstance(storage, Storage)  # the async+ scheme gives an asyncio storage
+        if redis_url:
+            # redis-py's asyncio client (the `redis` package), not limits' default coredis.
+            storage = storage_from_string(_storage_uri(redis_url), implementation="redispy")
+            assert isinstance(storage, Storage)  # the async+ scheme gives an asyncio storage
+        else:
+            storage = LocalWindows()
         self._limiter = FixedWindowRateLimiter(storage)
         self._per_user = RateLimitItemPerMinute(per_user)
         self._per_address = RateLimitItemPerMinute(per_address)
@@ -91,9 +150,7 @@ class RateLimiter:
         return Quota(limit=item.amount, remaining=stats.remaining, reset_seconds=reset)
 
 
-def _storage_uri(redis_url: str | None) -> str:
-    if redis_url is None:
-        return "async+memory://"
+def _storage_uri(redis_url: str) -> str:
     return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
 
 

@@ -6,6 +6,7 @@ token's header never chooses how it is checked, so `alg: none`, HS256 signed wit
 public key, unknown `kid`s and embedded `jwk`/`jku`/`x5u` keys all fail.
 """
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from todo_api.auth.jwks import JwksCache, UnknownKeyId
 MAX_TOKEN_LENGTH = 8192
 _FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
 _REQUIRED_CLAIMS = ["exp", "sub"]
+# Verified tokens remembered (until they expire) before the memory is cleared.
+MAX_REMEMBERED_TOKENS = 10_000
 
 
 class InvalidToken(Exception):
@@ -52,9 +55,23 @@ class TokenVerifier:
             raise ValueError("a verifier needs a shared secret or a key set")
         self.shared_secret = shared_secret
         self.key_set = key_set
+        # token -> (sub, the instant it stops being valid). A browser sends the same token
+        # for many requests; checking its signature once saves most of the cost of auth.
+        # Keyed by the whole token, signature included: any change is verified afresh.
+        self._verified: dict[str, tuple[str, float]] = {}
 
     async def subject(self, token: str) -> str:
         """The verified token's `sub`; raises InvalidToken (or JwksUnavailable)."""
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[1]:
+            return remembered[0]
+        subject, valid_until = await self._verify(token)
+        if len(self._verified) >= MAX_REMEMBERED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (subject, valid_until)
+        return subject
+
+    async def _verify(self, token: str) -> tuple[str, float]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token too long")
         try:
@@ -79,7 +96,8 @@ class TokenVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("sub is not a non-empty string")
-        return subject
+        # PyJWT accepts the token until exp + leeway (exp is required, so always present).
+        return subject, float(claims["exp"]) + rules.leeway
 
     async def _key_for(self, header: dict[str, Any]) -> tuple[Any, list[str], ClaimRules]:
         if header.get("alg") == "HS256" and self.shared_secret is not None:

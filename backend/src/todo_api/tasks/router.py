@@ -5,11 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.app_state import SettingsDep
-from todo_api.auth.dependencies import AuthorizedUser
 from todo_api.database import SessionDep
 from todo_api.errors import Problem
 from todo_api.tasks import service
-from todo_api.tasks.dependencies import TaskIdPath
+from todo_api.tasks.dependencies import OwnerPath, TaskIdPath
 from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import Task
 from todo_api.tasks.schemas import (
@@ -29,6 +28,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status.HTTP_422_UNPROCESSABLE_CONTENT: {**_PROBLEM, "description": "Invalid input"},
     status.HTTP_503_SERVICE_UNAVAILABLE: {**_PROBLEM, "description": "Database unavailable"},
 }
+# Every route here is behind the auth gate (todo_api.auth.gate): by the time a route runs,
+# a valid bearer token for `user_id` was presented.
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status.HTTP_404_NOT_FOUND: {**_PROBLEM, "description": "No such task for this user"},
 }
@@ -50,7 +51,7 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
     },
 )
 async def list_tasks(
-    user_id: AuthorizedUser,
+    user_id: OwnerPath,
     query: Annotated[TaskListQuery, Query()],
     session: SessionDep,
     request: Request,
@@ -66,7 +67,7 @@ async def list_tasks(
 
 
 @tags_router.get("", response_model=list[TagCount])
-async def list_tags(user_id: AuthorizedUser, session: SessionDep) -> Any:
+async def list_tags(user_id: OwnerPath, session: SessionDep) -> Any:
     """The user's tags with how many tasks carry each, most used first."""
     return await service.list_tags(session, owner=user_id)
 
@@ -81,7 +82,7 @@ async def list_tags(user_id: AuthorizedUser, session: SessionDep) -> Any:
     },
 )
 async def create_task(
-    user_id: AuthorizedUser,
+    user_id: OwnerPath,
     body: TaskCreate,
     session: SessionDep,
     settings: SettingsDep,
@@ -99,28 +100,28 @@ async def create_task(
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def get_task(user_id: AuthorizedUser, task_id: TaskIdPath, session: SessionDep) -> Task:
+async def get_task(user_id: OwnerPath, task_id: TaskIdPath, session: SessionDep) -> Task:
     """Fetch one task."""
     return await service.get_task(session, owner=user_id, task_id=task_id)
 
 
 @router.put("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
 async def update_task(
-    user_id: AuthorizedUser, task_id: TaskIdPath, body: TaskUpdate, session: SessionDep
+    user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, session: SessionDep
 ) -> Task:
     """Update a task; fields left out keep their values."""
     return await service.update_task(session, owner=user_id, task_id=task_id, data=body)
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_task(user_id: AuthorizedUser, task_id: TaskIdPath, session: SessionDep) -> None:
+async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, session: SessionDep) -> None:
     """Delete a task."""
     await service.delete_task(session, owner=user_id, task_id=task_id)
 
 
 @router.patch("/{task_id}/complete", response_model=TaskCompletionResult, responses=_NOT_FOUND)
 async def complete_task(
-    user_id: AuthorizedUser,
+    user_id: OwnerPath,
     task_id: TaskIdPath,
     session: SessionDep,
     body: TaskCompletion | None = None,

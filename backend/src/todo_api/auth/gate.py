@@ -1,0 +1,121 @@
+"""The gate in front of every `/api/{user_id}/...` route: a valid bearer token for that user.
+
+An ASGI middleware rather than a route dependency, so no route under /api can be added
+without it, and so that refusing a request (or letting it through) costs a dictionary
+lookup instead of FastAPI's dependency solving on every request.
+
+Requests without a valid token are rate-limited per client address, before any token or
+database work; signed-in users are rate-limited per user, with RateLimit headers.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from todo_api.auth.jwks import JwksUnavailable
+from todo_api.auth.verifier import InvalidToken, TokenVerifier
+from todo_api.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized, error_response
+from todo_api.rate_limit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+SCHEME_NAME = "HTTPBearer"
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A Better Auth JWT; in development, `todo-api token <user_id>` prints one.",
+}
+
+
+class AuthGate:
+    def __init__(self, app: ASGIApp, *, retry_after: int) -> None:
+        self.app = app
+        self.retry_after = retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        try:
+            headers = await self._admit(scope, path.split("/", 3)[2])
+        except AppError as exc:
+            response = error_response(exc, retry_after=self.retry_after)
+            await response(scope, receive, send)
+            return
+
+        async def send_with_quota(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_quota)
+
+    async def _admit(self, scope: Scope, user_id: str) -> list[tuple[bytes, bytes]]:
+        """The rate-limit headers for an admitted request; raises AppError otherwise."""
+        state: dict[str, Any] = scope["state"]
+        limiter: RateLimiter = state["rate_limiter"]
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        token = _bearer_token(scope)
+        if token is None:
+            await limiter.spend_address(address)
+            raise Unauthorized("A bearer token is required.", invalid_token=False)
+        await limiter.check_address(address)
+        verifier: TokenVerifier = state["verifier"]
+        try:
+            subject = await verifier.subject(token)
+        except InvalidToken as exc:
+            # The reason is logged for operators; the token itself never is.
+            logger.info("rejected token on %s %s: %s", scope["method"], scope["path"], exc)
+            await limiter.spend_address(address)
+            raise Unauthorized(
+                "The bearer token is invalid or expired.", invalid_token=True
+            ) from None
+        except JwksUnavailable:
+            logger.warning("cannot verify tokens: the JWKS is unreachable and no keys are cached")
+            raise ServiceUnavailable(
+                "Tokens cannot be verified right now; try again shortly."
+            ) from None
+        quota = await limiter.spend_user(subject)
+        if subject != user_id:
+            raise Forbidden("The token does not belong to this user.")
+        return [(name.encode(), value.encode()) for name, value in quota.headers().items()]
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    """The credentials of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            credentials = credentials.strip()
+            return credentials if scheme.lower() == "bearer" and credentials else None
+    return None
+
+
+def document_bearer_auth(app: FastAPI) -> None:
+    """Show the gate in /docs: every /api operation requires the bearer scheme."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[SCHEME_NAME] = BEARER_SCHEME
+            for path, operations in schema["paths"].items():
+                if path.startswith(API_PREFIX):
+                    for operation in operations.values():
+                        operation["security"] = [{SCHEME_NAME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
