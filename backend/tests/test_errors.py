@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.helpers import assert_problem
-from todo_api.database import get_session
+from todo_api.database import database_of
 
 
 async def test_unknown_route_is_404_problem(client: AsyncClient) -> None:
@@ -72,11 +72,10 @@ async def test_body_just_under_the_limit_is_accepted_as_far_as_validation(
 async def test_unexpected_error_is_a_bare_500_problem(
     app: FastAPI, client: AsyncClient, tasks_url: str
 ) -> None:
-    async def broken_session() -> AsyncIterator[None]:
+    async def broken_database() -> None:
         raise RuntimeError("secret internals: password=hunter2")
-        yield  # pragma: no cover
 
-    app.dependency_overrides[get_session] = broken_session
+    app.dependency_overrides[database_of] = broken_database
 
     response = await client.get(tasks_url)
 

@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from todo_api.config import Settings
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
+    # async: FastAPI would run a plain def in a worker thread, at a thread hop per request.
     settings: Settings = request.state.settings
     return settings
 

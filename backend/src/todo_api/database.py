@@ -1,18 +1,55 @@
-"""Engine and session factories, and the request's session dependency."""
+"""The database the app runs on (built by the lifespan), its engine, and the route dependency."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_api.config import Settings
 from todo_api.database_url import parse_database_url
+from todo_api.sql import Database, EngineDatabase, PostgresDatabase, init_connection
 
-SessionMaker = async_sessionmaker[AsyncSession]
+# Options of SQLAlchemy's asyncpg dialect that asyncpg itself does not take.
+_DIALECT_ONLY_OPTIONS = {"prepared_statement_cache_size", "prepared_statement_name_func"}
+
+
+async def open_database(settings: Settings) -> Database:
+    """PostgreSQL: a fixed asyncpg pool, connected on first use; SQLite: the async engine."""
+    target = parse_database_url(settings.database_url, pgbouncer=settings.database_pgbouncer)
+    if target.is_sqlite:
+        return EngineDatabase(build_engine(settings))
+    options = {k: v for k, v in target.connect_args.items() if k not in _DIALECT_ONLY_OPTIONS}
+    pool = await asyncpg.create_pool(
+        target.url.set(drivername="postgresql").render_as_string(hide_password=False),
+        min_size=0,  # connect lazily: the API starts (and answers 503) while the database is down
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        init=init_connection,
+        # asyncpg's default reset costs a round trip per request; nothing here changes
+        # session state (an unfinished transaction is still rolled back on release).
+        reset=_keep_session,
+        timeout=settings.db_connect_timeout,
+        command_timeout=settings.db_command_timeout,
+        **options,
+    )
+    return PostgresDatabase(
+        pool,
+        acquire_timeout=settings.db_pool_timeout,
+        pgbouncer="statement_cache_size" in options,
+    )
+
+
+async def close_database(database: Database) -> None:
+    if isinstance(database, PostgresDatabase):
+        await database.pool.close()
+    elif isinstance(database, EngineDatabase):
+        await database.engine.dispose()
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    return None
 
 
 def build_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
@@ -57,16 +94,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def build_sessionmaker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+async def database_of(request: Request) -> Database:
+    # async: FastAPI would run a plain def in a worker thread, at a thread hop per request.
+    database: Database = request.state.database
+    return database
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed after the route returns, rolled back on error."""
-    sessionmaker: SessionMaker = request.state.sessionmaker
-    async with sessionmaker.begin() as session:
-        yield session
-
-
-# scope="function" commits before the response is sent, so a failed commit is an error response.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(database_of)]

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,6 +15,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette import status
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+
+from todo_api.sql import CONNECTION_LOST
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +96,10 @@ _OUTAGE_SQLSTATE_CLASSES = {"08", "53", "57", "58"}
 
 def is_outage(exc: BaseException) -> bool:
     """True when `exc` says the database is down, unreachable or too slow."""
-    if isinstance(exc, OUTAGE_ERRORS):
+    if isinstance(exc, OUTAGE_ERRORS + CONNECTION_LOST):
         return True
+    if isinstance(exc, asyncpg.PostgresError):  # raised by asyncpg directly (PostgreSQL)
+        return (exc.sqlstate or "")[:2] in _OUTAGE_SQLSTATE_CLASSES
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
@@ -177,7 +182,12 @@ def register_exception_handlers(app: FastAPI, *, retry_after: int) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     # Registered for these classes (not only Exception) so they are handled inside the
     # app rather than by Starlette's outermost error middleware, which re-raises.
-    outage_types: tuple[type[Exception], ...] = (DBAPIError, *OUTAGE_ERRORS)
+    outage_types: tuple[type[Exception], ...] = (
+        DBAPIError,
+        asyncpg.PostgresError,
+        *OUTAGE_ERRORS,
+        *CONNECTION_LOST,
+    )
     for outage_type in outage_types:
         app.add_exception_handler(outage_type, on_unexpected_error)
     app.add_exception_handler(Exception, on_unexpected_error)

@@ -3,11 +3,11 @@
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import literal, select
 
+from todo_api.database import DatabaseDep
 from todo_api.errors import Problem
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -30,10 +30,9 @@ async def health() -> dict[str, Any]:
     response_model=HealthStatus,
     responses={503: {"model": Problem, "description": "Database unavailable"}},
 )
-async def ready(request: Request) -> dict[str, Any]:
+async def ready(database: DatabaseDep) -> dict[str, Any]:
     """The database answers a query."""
-    engine: AsyncEngine = request.state.engine
     # A timeout or connection error becomes the usual 503 problem with Retry-After.
-    async with asyncio.timeout(_READY_TIMEOUT_SECONDS), engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    async with asyncio.timeout(_READY_TIMEOUT_SECONDS):
+        await database.all(select(literal(1)))
     return {"status": "ok"}

@@ -15,7 +15,7 @@ from todo_api.auth.gate import AuthGate, document_bearer_auth
 from todo_api.auth.setup import build_verifier, plan_auth
 from todo_api.body_limit import BodySizeLimit
 from todo_api.config import Settings, get_settings
-from todo_api.database import build_engine, build_sessionmaker
+from todo_api.database import close_database, open_database
 from todo_api.errors import register_exception_handlers
 from todo_api.metrics import Metrics
 from todo_api.rate_limit import RateLimiter
@@ -43,14 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if auth_plan.development:
             logger.warning(DEVELOPMENT_MODE_WARNING, settings.dev_secret_file)
-        engine = build_engine(settings)
-        metrics.watch_engine(engine)
+        database = await open_database(settings)
+        metrics.watch_database(database)
         async with httpx.AsyncClient(follow_redirects=False) as http:
             try:
                 yield {
                     "settings": settings,
-                    "engine": engine,
-                    "sessionmaker": build_sessionmaker(engine),
+                    "database": database,
                     "verifier": build_verifier(settings, auth_plan, http),
                     "rate_limiter": RateLimiter(
                         redis_url=settings.redis_url,
@@ -59,8 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ),
                 }
             finally:
-                metrics.watch_engine(None)
-                await engine.dispose()
+                metrics.watch_database(None)
+                await close_database(database)
 
     docs = settings.docs_enabled
     app = FastAPI(

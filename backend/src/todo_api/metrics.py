@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import QueuePool
+
+from todo_api.sql import Database
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -53,24 +53,24 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def watch_engine(self, engine: AsyncEngine | None) -> None:
-        self._pool.engine = engine
+    def watch_database(self, database: Database | None) -> None:
+        self._pool.database = database
 
 
 class _PoolCollector(Collector):
     """Reads the pool's state when scraped, so requests pay nothing for it."""
 
     def __init__(self) -> None:
-        self.engine: AsyncEngine | None = None
+        self.database: Database | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        pool = self.engine.pool if self.engine is not None else None
-        if not isinstance(pool, QueuePool):
+        state = self.database.pool_state() if self.database is not None else None
+        if state is None:
             return
         in_use = GaugeMetricFamily("todo_api_db_pool_in_use", "Connections checked out.")
-        in_use.add_metric([], pool.checkedout())
+        in_use.add_metric([], state.in_use)
         idle = GaugeMetricFamily("todo_api_db_pool_idle", "Connections idle in the pool.")
-        idle.add_metric([], pool.checkedin())
+        idle.add_metric([], state.idle)
         size = GaugeMetricFamily("todo_api_db_pool_size", "Configured pool size.")
-        size.add_metric([], pool.size())
+        size.add_metric([], state.size)
         yield from (in_use, idle, size)

@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from contextvars import ContextVar
+from itertools import count
 from secrets import token_hex
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,12 +34,15 @@ class RequestContext:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        # A random prefix per process and a counter: unique ids without a syscall each.
+        self._id_prefix = token_hex(8)
+        self._id_counter = count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or token_hex(16)
+        request_id = _incoming_id(scope) or f"{self._id_prefix}{next(self._id_counter):016x}"
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

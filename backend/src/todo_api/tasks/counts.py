@@ -3,12 +3,14 @@
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col
 
-from todo_api.tasks.models import TaskCount
+from todo_api.sql import Database
+from todo_api.tasks.models import TASK_COUNTS, TaskCount
 
 ALL_TASKS = ""  # the tag of the row that counts all of a user's tasks
 
@@ -22,7 +24,7 @@ class Counted:
 
 
 async def recount(
-    session: AsyncSession, owner: str, before: Counted | None, after: Counted | None
+    db: Database, owner: str, before: Counted | None, after: Counted | None
 ) -> int | None:
     """Apply one task's change (None: it did not exist / no longer exists) in one upsert.
 
@@ -43,35 +45,51 @@ async def recount(
     ]
     if not rows:
         return None
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(TaskCount).values(rows)
-    statement = insert.on_conflict_do_update(
-        index_elements=["user_id", "tag"],
-        set_={
-            "total": col(TaskCount.total) + insert.excluded.total,
-            "completed": col(TaskCount.completed) + insert.excluded.completed,
-        },
-    ).returning(col(TaskCount.tag), col(TaskCount.total))
-    totals_after = dict((await session.exec(statement)).all())
+    statement = _upsert(db.dialect_name, len(rows))
+    params = {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
+    totals_after = {row["tag"]: row["total"] for row in await db.all(statement, params)}
     return totals_after.get(ALL_TASKS)
 
 
-async def counted_total(session: AsyncSession, owner: str, tag: str, status: str) -> int:
+@cache
+def _upsert(dialect_name: str, rows: int) -> Insert:
+    """Add to `rows` counters (created as needed); built once per dialect and row count."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(TASK_COUNTS).values(
+        [{key: bindparam(f"{key}_{i}") for key in _COUNTER_KEYS} for i in range(rows)]
+    )
+    upsert: Insert = insert.on_conflict_do_update(
+        index_elements=["user_id", "tag"],
+        set_={
+            "total": TASK_COUNTS.c.total + insert.excluded.total,
+            "completed": TASK_COUNTS.c.completed + insert.excluded.completed,
+        },
+    ).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.total)
+    return upsert
+
+
+_COUNTER_KEYS = ("user_id", "tag", "total", "completed")
+
+
+_COUNTER = select(col(TaskCount.total), col(TaskCount.completed)).where(
+    col(TaskCount.user_id) == bindparam("owner"), col(TaskCount.tag) == bindparam("tag")
+)
+
+
+async def counted_total(db: Database, owner: str, tag: str, status: str) -> int:
     """Tasks of `owner` (with `tag`, or all for ALL_TASKS) in `status`, from the counters."""
-    statement = select(TaskCount).where(col(TaskCount.user_id) == owner, col(TaskCount.tag) == tag)
-    row = (await session.exec(statement)).one_or_none()
+    row = await db.first(_COUNTER, {"owner": owner, "tag": tag})
     if row is None:
         return 0
-    return {"all": row.total, "completed": row.completed, "pending": row.total - row.completed}[
-        status
-    ]
+    total, completed = int(row["total"]), int(row["completed"])
+    return {"all": total, "completed": completed, "pending": total - completed}[status]
 
 
-async def tag_counts(session: AsyncSession, owner: str) -> list[tuple[str, int]]:
+async def tag_counts(db: Database, owner: str) -> list[tuple[str, int]]:
     statement = (
         select(col(TaskCount.tag), col(TaskCount.total))
         .where(col(TaskCount.user_id) == owner, col(TaskCount.tag) != ALL_TASKS)
         .where(col(TaskCount.total) > 0)
         .order_by(col(TaskCount.total).desc(), col(TaskCount.tag))
     )
-    return [(tag, total) for tag, total in (await session.exec(statement)).all()]
+    return [(row["tag"], row["total"]) for row in await db.all(statement)]

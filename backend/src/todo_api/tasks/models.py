@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -121,6 +122,9 @@ class Task(SQLModel, table=True):
         return {"frequency": self.recurrence_frequency, "interval": self.recurrence_interval}
 
 
+TASKS: Table = SQLModel.metadata.tables["tasks"]  # for Core statements: rows, not objects
+
+
 class TaskTag(SQLModel, table=True):
     """One row per (task, tag): tag filters and counts are index lookups on both databases."""
 
@@ -146,3 +150,6 @@ class TaskCount(SQLModel, table=True):
     tag: str = Field(sa_type=String(TAG_MAX_LENGTH), primary_key=True)
     total: int = Field(default=0, nullable=False)
     completed: int = Field(default=0, nullable=False)
+
+
+TASK_COUNTS: Table = SQLModel.metadata.tables["task_counts"]

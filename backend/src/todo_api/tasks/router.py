@@ -1,16 +1,20 @@
-"""HTTP routes for a user's tasks: each declares its contract and calls one service function."""
+"""HTTP routes for a user's tasks: each declares its contract and calls one service function.
+
+Task responses are serialised straight from the stored rows, once (the schemas in
+`response_model` document them; the test suite checks every response against them).
+"""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic_core import to_json
 
 from todo_api.app_state import SettingsDep
-from todo_api.database import SessionDep
+from todo_api.database import DatabaseDep
 from todo_api.errors import Problem
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import OwnerPath, TaskIdPath
 from todo_api.tasks.listing import TaskListQuery
-from todo_api.tasks.models import Task
 from todo_api.tasks.schemas import (
     TagCount,
     TaskCompletion,
@@ -18,6 +22,7 @@ from todo_api.tasks.schemas import (
     TaskCreate,
     TaskPublic,
     TaskUpdate,
+    task_json,
 )
 
 _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
@@ -53,23 +58,22 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
 async def list_tasks(
     user_id: OwnerPath,
     query: Annotated[TaskListQuery, Query()],
-    session: SessionDep,
+    db: DatabaseDep,
     request: Request,
-    response: Response,
-) -> Any:
+) -> Response:
     """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
-    page = await service.list_tasks(session, owner=user_id, query=query)
-    response.headers["X-Total-Count"] = str(page.total)
+    page = await service.list_tasks(db, owner=user_id, query=query)
+    headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return page.tasks
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return _json([task_json(task) for task in page.tasks], headers=headers)
 
 
 @tags_router.get("", response_model=list[TagCount])
-async def list_tags(user_id: OwnerPath, session: SessionDep) -> Any:
+async def list_tags(user_id: OwnerPath, db: DatabaseDep) -> Any:
     """The user's tags with how many tasks carry each, most used first."""
-    return await service.list_tags(session, owner=user_id)
+    return await service.list_tags(db, owner=user_id)
 
 
 @router.post(
@@ -84,57 +88,59 @@ async def list_tags(user_id: OwnerPath, session: SessionDep) -> Any:
 async def create_task(
     user_id: OwnerPath,
     body: TaskCreate,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     request: Request,
-    response: Response,
-) -> Task:
+) -> Response:
     """Create a task; its URL is in the `Location` header."""
     task = await service.create_task(
-        session, owner=user_id, data=body, max_tasks=settings.max_tasks_per_user
+        db, owner=user_id, data=body, max_tasks=settings.max_tasks_per_user
     )
-    response.headers["Location"] = str(
-        request.url_for("get_task", user_id=user_id, task_id=task.id)
+    location = str(request.url_for("get_task", user_id=user_id, task_id=task["id"]))
+    return _json(
+        task_json(task), status_code=status.HTTP_201_CREATED, headers={"Location": location}
     )
-    return task
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def get_task(user_id: OwnerPath, task_id: TaskIdPath, session: SessionDep) -> Task:
+async def get_task(user_id: OwnerPath, task_id: TaskIdPath, db: DatabaseDep) -> Response:
     """Fetch one task."""
-    return await service.get_task(session, owner=user_id, task_id=task_id)
+    return _json(task_json(await service.get_task(db, owner=user_id, task_id=task_id)))
 
 
 @router.put("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
 async def update_task(
-    user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, session: SessionDep
-) -> Task:
+    user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, db: DatabaseDep
+) -> Response:
     """Update a task; fields left out keep their values."""
-    return await service.update_task(session, owner=user_id, task_id=task_id, data=body)
+    task = await service.update_task(db, owner=user_id, task_id=task_id, data=body)
+    return _json(task_json(task))
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, session: SessionDep) -> None:
+async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, db: DatabaseDep) -> None:
     """Delete a task."""
-    await service.delete_task(session, owner=user_id, task_id=task_id)
+    await service.delete_task(db, owner=user_id, task_id=task_id)
 
 
 @router.patch("/{task_id}/complete", response_model=TaskCompletionResult, responses=_NOT_FOUND)
 async def complete_task(
     user_id: OwnerPath,
     task_id: TaskIdPath,
-    session: SessionDep,
+    db: DatabaseDep,
     body: TaskCompletion | None = None,
-) -> TaskCompletionResult:
+) -> Response:
     """Toggle completion with no body, or set it with `{"completed": true|false}`.
 
     Completing a recurring task creates its next occurrence, returned as `next_occurrence`.
     """
     completed = body.completed if body is not None else None
-    change = await service.set_completion(
-        session, owner=user_id, task_id=task_id, completed=completed
-    )
-    result = TaskCompletionResult.model_validate(change.task)
-    if change.next_occurrence is not None:
-        result.next_occurrence = TaskPublic.model_validate(change.next_occurrence)
-    return result
+    change = await service.set_completion(db, owner=user_id, task_id=task_id, completed=completed)
+    following = change.next_occurrence
+    return _json(task_json(change.task) | {"next_occurrence": following and task_json(following)})
+
+
+def _json(
+    content: Any, *, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(to_json(content), status_code, headers, media_type="application/json")

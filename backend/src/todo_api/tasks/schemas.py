@@ -3,6 +3,7 @@
 Request bodies forbid unknown fields and never bind to the table model.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -162,3 +163,26 @@ class TaskCompletionResult(TaskPublic):
 class TagCount(BaseModel):
     tag: str
     count: int
+
+
+def task_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored task (a `tasks` row) in the shape of TaskPublic, ready to serialise."""
+    frequency = row["recurrence_frequency"]
+    return {
+        "id": row["id"],
+        "user_id": row["user_id"],
+        "title": row["title"],
+        "description": row["description"],
+        "completed": row["completed"],
+        "priority": row["priority"],
+        "tags": row["tags"],
+        "due_at": row["due_at"],
+        "completed_at": row["completed_at"],
+        "recurrence": (
+            None
+            if frequency is None
+            else {"frequency": frequency, "interval": row["recurrence_interval"]}
+        ),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }

@@ -1,19 +1,23 @@
-"""Task queries. Every statement is scoped by the owner's user_id; nothing here commits."""
+"""Task queries. Every statement is scoped by the owner's user_id.
+
+Tasks travel as rows (dicts of the `tasks` columns), never as ORM objects: reads are one
+statement, and writes that touch several tables run in one transaction.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, not_, update
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, not_, select, update
+from sqlmodel import col
 
 from todo_api.errors import Conflict, NotFound
+from todo_api.sql import Database, Row
 from todo_api.sql_types import UTCDateTime, utc_now
 from todo_api.tasks.counts import Counted, counted_total, recount, tag_counts
 from todo_api.tasks.listing import TaskListQuery
-from todo_api.tasks.models import Task, TaskTag
+from todo_api.tasks.models import TASKS, Task, TaskTag
 from todo_api.tasks.recurrence import next_due
 from todo_api.tasks.schemas import TagCount, TaskCreate, TaskUpdate
 from todo_api.tasks.text import fold
@@ -33,35 +37,53 @@ class TaskNotFound(NotFound):
 
 @dataclass(frozen=True)
 class TaskPage:
-    tasks: Sequence[Task]
+    tasks: Sequence[Row]
     total: int
     next_cursor: str | None
 
 
 @dataclass(frozen=True)
 class CompletionChange:
-    task: Task
-    next_occurrence: Task | None
+    task: Row
+    next_occurrence: Row | None
 
 
 def _owned(owner: str, task_id: int) -> ColumnElement[bool]:
     return (col(Task.id) == task_id) & (col(Task.user_id) == owner)
 
 
-async def list_tasks(session: AsyncSession, *, owner: str, query: TaskListQuery) -> TaskPage:
+# The hottest statements are built once, with named parameters: building a statement
+# costs more than running it. Each still names its owner.
+_OWNED = (TASKS.c.id == bindparam("task_id")) & (TASKS.c.user_id == bindparam("owner"))
+_GET = select(*TASKS.c).where(_OWNED)
+_NOW = bindparam("now", type_=UTCDateTime())
+_TOGGLE = (
+    update(TASKS)
+    .where(_OWNED)
+    .values(
+        completed=not_(TASKS.c.completed),
+        completed_at=case((TASKS.c.completed, None), else_=_NOW),
+        updated_at=_NOW,
+    )
+    .returning(*TASKS.c)
+)
+
+
+async def list_tasks(db: Database, *, owner: str, query: TaskListQuery) -> TaskPage:
     matching = query.filters(owner, utc_now())
     page = (
-        select(Task)
+        select(*TASKS.c)
         .where(*matching, *query.page_start())
         .order_by(*query.ordering())
         .limit(query.limit + 1)  # one more than asked tells whether a next page exists
     )
-    tasks = (await session.exec(page)).all()
+    tasks = await db.all(page)
     counter = query.counter()
     if counter is not None:
-        total = await counted_total(session, owner, *counter)
+        total = await counted_total(db, owner, *counter)
     else:
-        total = (await session.exec(select(func.count()).select_from(Task).where(*matching))).one()
+        counted = await db.first(select(func.count().label("total")).where(*matching))
+        total = counted["total"] if counted else 0
     has_more = len(tasks) > query.limit
     tasks = tasks[: query.limit]
     return TaskPage(
@@ -69,149 +91,155 @@ async def list_tasks(session: AsyncSession, *, owner: str, query: TaskListQuery)
     )
 
 
-async def list_tags(session: AsyncSession, *, owner: str) -> list[TagCount]:
-    return [TagCount(tag=tag, count=n) for tag, n in await tag_counts(session, owner)]
+async def list_tags(db: Database, *, owner: str) -> list[TagCount]:
+    return [TagCount(tag=tag, count=n) for tag, n in await tag_counts(db, owner)]
 
 
-async def get_task(session: AsyncSession, *, owner: str, task_id: int) -> Task:
-    task = (await session.exec(select(Task).where(_owned(owner, task_id)))).one_or_none()
+async def get_task(db: Database, *, owner: str, task_id: int) -> Row:
+    task = await db.first(_GET, {"owner": owner, "task_id": task_id})
     if task is None:
         raise TaskNotFound(task_id)
     return task
 
 
-async def create_task(
-    session: AsyncSession, *, owner: str, data: TaskCreate, max_tasks: int
-) -> Task:
+async def create_task(db: Database, *, owner: str, data: TaskCreate, max_tasks: int) -> Row:
     now = utc_now()
-    fields = data.model_dump(exclude={"recurrence"})
-    task = Task(**fields, user_id=owner, created_at=now, updated_at=now)
-    task.completed_at = now if data.completed else None
-    _set_recurrence(task, data.model_dump()["recurrence"])
-    # Counted after the insert: the counter row's lock makes concurrent creates take turns,
-    # so the limit holds exactly; going over rolls the whole request back.
-    if await _insert(session, task) > max_tasks:
-        raise TaskLimitReached(max_tasks)
+    values = data.model_dump(exclude={"recurrence"})
+    values.update(
+        user_id=owner,
+        created_at=now,
+        updated_at=now,
+        completed_at=now if data.completed else None,
+        **_recurrence(data.model_dump()["recurrence"]),
+    )
+    async with db.transaction() as tx:
+        task, total = await _insert(tx, values)
+        # Counted after the insert: the counter row's lock makes concurrent creates take
+        # turns, so the limit holds exactly; going over rolls the whole request back.
+        if total > max_tasks:
+            raise TaskLimitReached(max_tasks)
     return task
 
 
-async def update_task(session: AsyncSession, *, owner: str, task_id: int, data: TaskUpdate) -> Task:
+async def update_task(db: Database, *, owner: str, task_id: int, data: TaskUpdate) -> Row:
     changes = data.model_dump(exclude_unset=True)
-    statement = select(Task).where(_owned(owner, task_id)).with_for_update()
-    task = (await session.exec(statement)).one_or_none()
-    if task is None:
-        raise TaskNotFound(task_id)
-    if not changes:
-        return task
-    before = Counted(tags=list(task.tags), completed=task.completed)
-    now = utc_now()
-    if "recurrence" in changes:
-        _set_recurrence(task, changes.pop("recurrence"))
-    if "completed" in changes and changes["completed"] != task.completed:
-        task.completed_at = now if changes["completed"] else None
-    for name, value in changes.items():
-        setattr(task, name, value)
-    task.updated_at = now
-    _derive(task)
-    if "tags" in changes:
-        await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
-        await _tag(session, task)
-    await session.flush()
-    await recount(session, owner, before, Counted(tags=task.tags, completed=task.completed))
-    return task
+    async with db.transaction() as tx:
+        task = await tx.first(select(*TASKS.c).where(_owned(owner, task_id)).with_for_update())
+        if task is None:
+            raise TaskNotFound(task_id)
+        if not changes:
+            return task
+        now = utc_now()
+        if "recurrence" in changes:
+            changes.update(_recurrence(changes.pop("recurrence")))
+        if "completed" in changes and changes["completed"] != task["completed"]:
+            changes["completed_at"] = now if changes["completed"] else None
+        changes.update(updated_at=now, **_derived({**task, **changes}))
+        statement = update(TASKS).where(_owned(owner, task_id)).values(**changes)
+        updated = await tx.first(statement.returning(*TASKS.c))
+        assert updated is not None  # the row is locked by the SELECT ... FOR UPDATE above
+        if "tags" in changes:
+            await tx.all(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
+            await _tag(tx, updated)
+        await recount(tx, owner, _counted(task), _counted(updated))
+    return updated
 
 
 async def set_completion(
-    session: AsyncSession, *, owner: str, task_id: int, completed: bool | None
+    db: Database, *, owner: str, task_id: int, completed: bool | None
 ) -> CompletionChange:
     """Set `completed`, or flip it when None; completing a recurring task schedules the next."""
     now = utc_now()
     if completed is None:
-        values: dict[str, Any] = {
-            "completed": not_(col(Task.completed)),
-            "completed_at": case(
-                (col(Task.completed), None), else_=bindparam(None, now, type_=UTCDateTime())
-            ),
-        }
-        where = _owned(owner, task_id)
+        statement = _TOGGLE
     else:
         values = {"completed": completed, "completed_at": now if completed else None}
         # Only a real change is written: setting the same state again changes nothing.
         where = _owned(owner, task_id) & (col(Task.completed) != completed)
-    statement = (
-        update(Task)
-        .where(where)
-        .values(**values, updated_at=now)
-        .returning(Task)
-        .execution_options(synchronize_session=False)
-    )
-    task: Task | None = (await session.exec(statement)).scalar_one_or_none()
-    if task is None:
-        return CompletionChange(await get_task(session, owner=owner, task_id=task_id), None)
-    await recount(
-        session,
-        owner,
-        Counted(tags=task.tags, completed=not task.completed),
-        Counted(tags=task.tags, completed=task.completed),
-    )
-    following = None
-    if task.completed and task.recurrence_frequency is not None:
-        following = await _schedule_next(session, task, now)
+        statement = update(TASKS).where(where).values(**values, updated_at=now).returning(*TASKS.c)
+    async with db.transaction() as tx:
+        task = await tx.first(statement, {"owner": owner, "task_id": task_id, "now": now})
+        if task is None:
+            return CompletionChange(await get_task(tx, owner=owner, task_id=task_id), None)
+        before = Counted(tags=task["tags"], completed=not task["completed"])
+        await recount(tx, owner, before, _counted(task))
+        following = None
+        if task["completed"] and task["recurrence_frequency"] is not None:
+            following = await _schedule_next(tx, task, now)
     return CompletionChange(task, following)
 
 
-async def delete_task(session: AsyncSession, *, owner: str, task_id: int) -> None:
+async def delete_task(db: Database, *, owner: str, task_id: int) -> None:
     statement = (
-        delete(Task).where(_owned(owner, task_id)).returning(col(Task.tags), col(Task.completed))
+        delete(TASKS).where(_owned(owner, task_id)).returning(TASKS.c.tags, TASKS.c.completed)
     )
-    deleted = (await session.exec(statement)).one_or_none()
-    if deleted is None:
-        raise TaskNotFound(task_id)
-    await recount(session, owner, Counted(tags=deleted.tags, completed=deleted.completed), None)
+    async with db.transaction() as tx:
+        deleted = await tx.first(statement)
+        if deleted is None:
+            raise TaskNotFound(task_id)
+        await recount(tx, owner, _counted(deleted), None)
 
 
-async def _schedule_next(session: AsyncSession, done: Task, now: datetime) -> Task:
-    assert done.recurrence_frequency is not None
-    assert done.recurrence_interval is not None
-    following = Task(
-        user_id=done.user_id,
-        title=done.title,
-        description=done.description,
-        priority=done.priority,
-        tags=list(done.tags),
-        due_at=next_due(done.due_at, done.recurrence_frequency, done.recurrence_interval, now=now),
-        recurrence_frequency=done.recurrence_frequency,
-        recurrence_interval=done.recurrence_interval,
-        created_at=now,
-        updated_at=now,
-    )
-    await _insert(session, following)  # a completion is never refused for the task limit
+async def _schedule_next(tx: Database, done: Row, now: datetime) -> Row:
+    frequency, interval = done["recurrence_frequency"], done["recurrence_interval"]
+    values = {
+        "user_id": done["user_id"],
+        "title": done["title"],
+        "description": done["description"],
+        "completed": False,
+        "priority": done["priority"],
+        "tags": list(done["tags"]),
+        "due_at": next_due(done["due_at"], frequency, interval, now=now),
+        "recurrence_frequency": frequency,
+        "recurrence_interval": interval,
+        "created_at": now,
+        "updated_at": now,
+    }
+    following, _total = await _insert(tx, values)  # a completion is never refused for the limit
     return following
 
 
-async def _insert(session: AsyncSession, task: Task) -> int:
-    """Insert `task` with its tags; returns the owner's new number of tasks."""
-    _derive(task)
-    session.add(task)
-    await session.flush()
-    await _tag(session, task)
-    total = await recount(session, task.user_id, None, Counted(task.tags, task.completed))
+_INSERTED = [column for column in TASKS.c if column.key != "id"]
+_INSERT = (
+    insert(TASKS)
+    .values({c: bindparam(f"new_{c.key}", type_=c.type) for c in _INSERTED})
+    .returning(*TASKS.c)
+)
+
+
+async def _insert(tx: Database, values: dict[str, Any]) -> tuple[Row, int]:
+    """Insert a task with its tags; returns it and the owner's new number of tasks."""
+    values = {**values, **_derived(values)}
+    task = await tx.first(_INSERT, {f"new_{c.key}": values.get(c.key) for c in _INSERTED})
+    assert task is not None
+    await _tag(tx, task)
+    total = await recount(tx, task["user_id"], None, _counted(task))
     assert total is not None
-    return total
+    return task, total
 
 
-async def _tag(session: AsyncSession, task: Task) -> None:
-    if task.tags:
-        rows = [{"task_id": task.id, "tag": tag, "user_id": task.user_id} for tag in task.tags]
-        await session.exec(insert(TaskTag).values(rows))
+async def _tag(tx: Database, task: Row) -> None:
+    if task["tags"]:
+        rows = [
+            {"task_id": task["id"], "tag": tag, "user_id": task["user_id"]} for tag in task["tags"]
+        ]
+        await tx.all(insert(TaskTag).values(rows))
 
 
-def _set_recurrence(task: Task, recurrence: dict[str, Any] | None) -> None:
-    task.recurrence_frequency = recurrence["frequency"] if recurrence else None
-    task.recurrence_interval = recurrence["interval"] if recurrence else None
+def _counted(task: Row) -> Counted:
+    return Counted(tags=task["tags"], completed=task["completed"])
 
 
-def _derive(task: Task) -> None:
+def _recurrence(recurrence: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "recurrence_frequency": recurrence["frequency"] if recurrence else None,
+        "recurrence_interval": recurrence["interval"] if recurrence else None,
+    }
+
+
+def _derived(task: dict[str, Any]) -> dict[str, str]:
     # Folded in Python, so sorting and searching agree on PostgreSQL and SQLite.
-    task.title_sort = fold(task.title)
-    task.search_text = fold(f"{task.title}\n{task.description or ''}")
+    return {
+        "title_sort": fold(task["title"]),
+        "search_text": fold(f"{task['title']}\n{task['description'] or ''}"),
+    }

@@ -1,0 +1,267 @@
+"""Run SQLAlchemy Core statements and get plain dict rows, on PostgreSQL or SQLite.
+
+Statements are written once with SQLAlchemy against the SQLModel tables. On PostgreSQL
+they run straight on an asyncpg pool: each statement shape is compiled once (keyed by
+SQLAlchemy's own cache key) and executed as an asyncpg prepared statement, with
+SQLAlchemy's type processors applied to arguments and results. That skips the async
+engine's pool, greenlet bridge and result machinery, which cost more per request than
+the query itself. On SQLite (the embedded default) the async engine runs them.
+
+Outside `transaction()` every statement commits on its own (PostgreSQL autocommit);
+anything that must be atomic across statements runs inside one.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+# What a statement on a pooled connection raises when the server has closed that connection.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+)
+
+
+@dataclass(frozen=True)
+class PoolState:
+    in_use: int
+    idle: int
+    size: int  # the most connections the pool will open
+
+
+_MAX_COMPILED = 1000  # statement shapes kept compiled before the cache starts over
+
+
+class Database(ABC):
+    """Where the service runs its statements."""
+
+    dialect_name: str
+
+    @abstractmethod
+    async def all(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        """The rows `statement` returns; `params` give values to its named bindparams."""
+
+    async def first(self, statement: Executable, params: Params | None = None) -> Row | None:
+        rows = await self.all(statement, params)
+        return rows[0] if rows else None
+
+    def pool_state(self) -> PoolState | None:
+        return None
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Database]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    compiled: SQLCompiler
+    bind_processors: Mapping[str, Callable[[Any], Any]]
+    columns: Sequence[tuple[str, Callable[[Any], Any] | None]]
+
+    def arguments(self, extracted: Sequence[Any] | None, given: Params | None) -> list[Any]:
+        params = self.compiled.construct_params(given, extracted_parameters=extracted)
+        processors = self.bind_processors
+        return [
+            processors[name](params[name]) if name in processors else params[name]
+            for name in self.compiled.positiontup or ()
+        ]
+
+    def rows(self, records: Sequence[asyncpg.Record]) -> list[Row]:
+        columns = self.columns
+        return [
+            {
+                key: value if process is None else process(value)
+                for (key, process), value in zip(columns, record.values(), strict=True)
+            }
+            for record in records
+        ]
+
+
+class _Compiler:
+    """Compiles each statement shape once for asyncpg."""
+
+    def __init__(self) -> None:
+        self.dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        self._cache: dict[Any, _Compiled] = {}
+        self._by_identity: dict[int, tuple[ClauseElement, _Compiled]] = {}
+
+    def compile(self, statement: Executable) -> tuple[_Compiled, Sequence[Any] | None]:
+        assert isinstance(statement, ClauseElement)
+        key = statement._generate_cache_key()
+        if key is None:
+            # SQLAlchemy cannot key this shape (ON CONFLICT ... SET, for one): it is compiled
+            # once per statement object, so such statements are built once and reused.
+            held = self._by_identity.get(id(statement))
+            if held is None or held[0] is not statement:
+                if len(self._by_identity) >= _MAX_COMPILED:
+                    self._by_identity.clear()
+                held = self._by_identity[id(statement)] = (
+                    statement,
+                    self._compile(statement, None),
+                )
+            return held[1], None
+        found = self._cache.get(key.key)
+        if found is None:
+            if len(self._cache) >= _MAX_COMPILED:
+                self._cache.clear()
+            found = self._cache[key.key] = self._compile(statement, key)
+        return found, key.bindparams
+
+    def _compile(self, statement: ClauseElement, key: CacheKey | None) -> _Compiled:
+        # With its cache key, the compiled form takes the values of any statement of its shape.
+        compiled = statement.compile(dialect=self.dialect, cache_key=key)
+        assert isinstance(compiled, SQLCompiler)
+        processors = {
+            name: process
+            for name, process in compiled._bind_processors.items()
+            if callable(process)
+        }
+        columns = [
+            (entry.keyname, entry.type._cached_result_processor(self.dialect, None))
+            for entry in compiled._result_columns
+        ]
+        return _Compiled(compiled.string, compiled, processors, columns)
+
+
+class PostgresDatabase(Database):
+    dialect_name = "postgresql"
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float,
+        pgbouncer: bool,
+        compiler: _Compiler | None = None,
+        connection: PoolConnectionProxy[asyncpg.Record] | None = None,
+    ) -> None:
+        self.pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._pgbouncer = pgbouncer
+        self._compiler = compiler or _Compiler()
+        self._connection = connection
+
+    async def all(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        compiled, extracted = self._compiler.compile(statement)
+        arguments = compiled.arguments(extracted, params)
+        if self._connection is not None:
+            return compiled.rows(await self._connection.fetch(compiled.sql, *arguments))
+        for retry in (True, False):
+            async with self.pool.acquire(timeout=self._acquire_timeout) as connection:
+                try:
+                    if self._pgbouncer:
+                        # Behind PgBouncer (transaction mode) a statement's prepare and
+                        # execute must reach the same server connection: a transaction does.
+                        async with connection.transaction():
+                            records = await connection.fetch(compiled.sql, *arguments)
+                    else:
+                        records = await connection.fetch(compiled.sql, *arguments)
+                except CONNECTION_LOST:
+                    # A pooled connection the server closed (restart, idle timeout, killed
+                    # backend). Outside a transaction only reads run here, so one more try on
+                    # a new connection is safe; a second loss is an outage (503).
+                    connection.terminate()
+                    if retry:
+                        continue
+                    raise
+            return compiled.rows(records)
+        raise AssertionError("unreachable")
+
+    def pool_state(self) -> PoolState:
+        idle = self.pool.get_idle_size()
+        return PoolState(self.pool.get_size() - idle, idle, self.pool.get_max_size())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresDatabase]:
+        for retry in (True, False):
+            async with self.pool.acquire(timeout=self._acquire_timeout) as connection:
+                transaction = connection.transaction()
+                try:
+                    await transaction.start()
+                except CONNECTION_LOST:
+                    # Nothing ran yet: begin again on a new connection (once, as in `all`).
+                    connection.terminate()
+                    if retry:
+                        continue
+                    raise
+                try:
+                    yield PostgresDatabase(
+                        self.pool,
+                        acquire_timeout=self._acquire_timeout,
+                        pgbouncer=self._pgbouncer,
+                        compiler=self._compiler,
+                        connection=connection,
+                    )
+                except BaseException:
+                    try:
+                        await transaction.rollback()
+                    except Exception:  # the connection is unusable; the first error counts
+                        connection.terminate()
+                    raise
+                await transaction.commit()
+                return
+
+
+class EngineDatabase(Database):
+    """Statements through SQLAlchemy's async engine (SQLite)."""
+
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
+        self.engine = engine
+        self.dialect_name = engine.dialect.name
+        self._connection = connection
+
+    async def all(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        if self._connection is not None:
+            return await _all(self._connection, statement, params)
+        async with self.engine.begin() as connection:
+            return await _all(connection, statement, params)
+
+    def pool_state(self) -> PoolState | None:
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return None
+        return PoolState(pool.checkedout(), pool.checkedin(), pool.size() + pool._max_overflow)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[EngineDatabase]:
+        async with self.engine.begin() as connection:
+            yield EngineDatabase(self.engine, connection)
+
+
+async def _all(
+    connection: AsyncConnection, statement: Executable, params: Params | None
+) -> list[Row]:
+    result = await connection.execute(statement, params)
+    return [dict(row) for row in result.mappings()] if result.returns_rows else []
+
+
+async def init_connection(connection: asyncpg.Connection) -> None:
+    """Decode json as SQLAlchemy's asyncpg dialect does, so its type processors fit."""
+    await connection.set_type_codec(
+        "json",
+        encoder=str.encode,
+        decoder=lambda raw: json.loads(raw.decode()),
+        schema="pg_catalog",
+        format="binary",
+    )
