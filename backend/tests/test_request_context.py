@@ -8,8 +8,10 @@ import re
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serve
+from todo_api.config import Settings
 from todo_api.logging_setup import logging_config
+from todo_api.main import create_app
 from todo_api.request_context import RequestIdFilter
 
 
@@ -46,12 +48,24 @@ async def test_log_lines_carry_the_request_id(
     assert [r.request_id for r in rejected] == [response.headers["x-request-id"]]  # type: ignore[attr-defined]
 
 
-async def test_access_log_leaves_out_query_strings(
+async def test_access_log_is_off_by_default(
     client: AsyncClient, tasks_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="todo_api.access")
 
-    await client.get(tasks_url, params={"q": "surprise party for alice"})
+    await client.get(tasks_url)
+
+    assert [r for r in caplog.records if r.name == "todo_api.access"] == []
+
+
+async def test_access_log_leaves_out_query_strings(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="todo_api.access")
+    tasks_url = "/api/log-reader/tasks"
+
+    async with serve(create_app(settings.model_copy(update={"access_log": True}))) as client:
+        await client.get(tasks_url, params={"q": "surprise party for alice"})
 
     lines = [r.getMessage() for r in caplog.records if r.name == "todo_api.access"]
     assert len(lines) == 1

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "--access-log",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="log each request (default: ACCESS_LOG, true)",
+        help="log each request (default: ACCESS_LOG, false)",
     )
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
     token = commands.add_parser(

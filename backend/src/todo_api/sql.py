@@ -13,7 +13,6 @@ anything that must be atomic across statements runs inside one.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -261,7 +261,7 @@ async def init_connection(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "json",
         encoder=str.encode,
-        decoder=lambda raw: json.loads(raw.decode()),
+        decoder=orjson.loads,
         schema="pg_catalog",
         format="binary",
     )

@@ -6,8 +6,8 @@ Task responses are serialised straight from the stored rows, once (the schemas i
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic_core import to_json
 
 from todo_api.app_state import SettingsDep
 from todo_api.database import DatabaseDep
@@ -143,4 +143,7 @@ async def complete_task(
 def _json(
     content: Any, *, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(to_json(content), status_code, headers, media_type="application/json")
+    # orjson: several times faster than generic serialisers on a page of tasks; UTC as "Z",
+    # as pydantic writes it.
+    body = orjson.dumps(content, option=orjson.OPT_UTC_Z)
+    return Response(body, status_code, headers, media_type="application/json")
