@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 from uuid import uuid4
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -153,12 +154,21 @@ def tasks_url(user_id: str) -> str:
 
 
 @pytest.fixture
-def database_touches() -> Iterator[list[str]]:
-    """Every pool checkout and SQL statement made while the test runs."""
+def database_touches(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every pool checkout and SQL statement made while the test runs (SQLAlchemy's pool and
+    engine on SQLite, the asyncpg pool the app uses on PostgreSQL)."""
     touches: list[str] = []
 
     def on_checkout(*_args: Any) -> None:
         touches.append("checkout")
+
+    acquire = asyncpg.Pool.acquire
+
+    def recorded_acquire(pool: asyncpg.Pool, *args: Any, **kwargs: Any) -> Any:
+        touches.append("checkout")
+        return acquire(pool, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Pool, "acquire", recorded_acquire)
 
     def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         touches.append(statement)
