@@ -37,3 +37,14 @@ async def test_docs_offer_bearer_authorization(client: AsyncClient) -> None:
 
     bearer = schemes["HTTPBearer"]
     assert (bearer["type"], bearer["scheme"], bearer["bearerFormat"]) == ("http", "bearer", "JWT")
+
+
+async def test_list_query_parameters_are_documented(client: AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    parameters = document["paths"]["/api/{user_id}/tasks"]["get"]["parameters"]
+
+    query = {p["name"]: p for p in parameters if p["in"] == "query"}
+    assert {"status", "priority", "tag", "q", "sort", "order", "limit", "cursor"} <= query.keys()
+    assert query["limit"]["schema"]["maximum"] == 500
+    reference = query["priority"]["schema"]["items"]["$ref"]
+    assert reference.removeprefix("#/components/schemas/") in document["components"]["schemas"]

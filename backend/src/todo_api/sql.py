@@ -29,7 +29,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.sql.compiler import SQLCompiler
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # read-only: asyncpg Records on PostgreSQL, dicts on SQLite
 Params = Mapping[str, Any]
 # What a statement on a pooled connection raises when the server has closed that connection.
 CONNECTION_LOST: tuple[type[Exception], ...] = (
@@ -77,7 +77,7 @@ class _Compiled:
     sql: str
     compiled: SQLCompiler
     bind_processors: Mapping[str, Callable[[Any], Any]]
-    columns: Sequence[tuple[str, Callable[[Any], Any] | None]]
+    result_processors: Sequence[tuple[str, Callable[[Any], Any]]]
 
     def arguments(self, extracted: Sequence[Any] | None, given: Params | None) -> list[Any]:
         params = self.compiled.construct_params(given, extracted_parameters=extracted)
@@ -87,14 +87,13 @@ class _Compiled:
             for name in self.compiled.positiontup or ()
         ]
 
-    def rows(self, records: Sequence[asyncpg.Record]) -> list[Row]:
-        columns = self.columns
+    def rows(self, records: list[asyncpg.Record]) -> list[Row]:
+        if not self.result_processors:
+            return records  # type: ignore[return-value]  # a Record is a read-only mapping
+        processors = dict(self.result_processors)
         return [
-            {
-                key: value if process is None else process(value)
-                for (key, process), value in zip(columns, record.values(), strict=True)
-            }
-            for record in records
+            {key: processors[key](value) if key in processors else value for key, value in row}
+            for row in (record.items() for record in records)
         ]
 
 
@@ -141,7 +140,8 @@ class _Compiler:
             (entry.keyname, entry.type._cached_result_processor(self.dialect, None))
             for entry in compiled._result_columns
         ]
-        return _Compiled(compiled.string, compiled, processors, columns)
+        results = [(key, process) for key, process in columns if process is not None]
+        return _Compiled(compiled.string, compiled, processors, results)
 
 
 class PostgresDatabase(Database):

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true, tuple_
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
+from starlette.datastructures import QueryParams
 
 from todo_api.tasks.models import Priority, Task, TaskTag
 from todo_api.tasks.schemas import NO_NUL, Instant, Tag, _reject_nul
@@ -30,6 +32,9 @@ _SORT_COLUMNS: dict[str, tuple[Any, Order]] = {
     "priority": (col(Task.priority), "desc"),
 }
 SearchText = Annotated[str, Field(min_length=1, max_length=200), NO_NUL]
+
+
+_REPEATABLE = {"priority", "tag"}
 
 
 class InvalidCursor(ValueError):
@@ -72,6 +77,37 @@ class TaskListQuery(BaseModel):
                 position[0] = _typed(column, position[0])
             self._position = position
         return self
+
+    @classmethod
+    def from_query(cls, params: QueryParams) -> "TaskListQuery":
+        """Validate a request's query string (repeatable fields keep every value).
+
+        Done here rather than by FastAPI's query-model support, which costs more than the
+        whole database round trip of a page; `openapi_parameters` documents the same fields.
+        """
+        data = {key: params.getlist(key) if key in _REPEATABLE else params[key] for key in params}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError(
+                [{**error, "loc": ("query", *error["loc"])} for error in errors]
+            ) from None
+
+    @classmethod
+    def openapi_parameters(cls) -> list[dict[str, Any]]:
+        """The query parameters, as OpenAPI documents them (for the route's openapi_extra)."""
+        schema = cls.model_json_schema(ref_template="#/components/schemas/{model}")
+        return [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": field,
+                **({"description": field["description"]} if "description" in field else {}),
+            }
+            for name, field in schema["properties"].items()
+        ]
 
     @property
     def direction(self) -> Order:

@@ -15,8 +15,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
+    literal_column,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -44,7 +47,7 @@ class Priority(enum.StrEnum):
 
 
 _PRIORITY_RANKS = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
-_PRIORITY_BY_RANK = {rank: priority for priority, rank in _PRIORITY_RANKS.items()}
+_RANKS = [(priority.value, rank) for priority, rank in _PRIORITY_RANKS.items()]
 
 
 class PriorityType(TypeDecorator[Priority]):
@@ -56,8 +59,18 @@ class PriorityType(TypeDecorator[Priority]):
     def process_bind_param(self, value: Priority | None, dialect: Dialect) -> int | None:
         return None if value is None else Priority(value).rank
 
-    def process_result_value(self, value: int | None, dialect: Dialect) -> Priority | None:
-        return None if value is None else _PRIORITY_BY_RANK[value]
+    def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        # Read back by name ('low', 'medium', 'high'): the database does the mapping,
+        # so rows need no conversion in Python.
+        return case(
+            *(
+                (column == literal_column(str(rank)), literal_column(f"'{priority}'"))
+                for priority, rank in _RANKS
+            ),
+        )
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None  # column_expression already gives the name
 
 
 class Frequency(enum.StrEnum):

@@ -4,10 +4,10 @@ Task responses are serialised straight from the stored rows, once (the schemas i
 `response_model` document them; the test suite checks every response against them).
 """
 
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from todo_api.app_state import SettingsDep
 from todo_api.database import DatabaseDep
@@ -54,14 +54,11 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
             }
         }
     },
+    openapi_extra={"parameters": TaskListQuery.openapi_parameters()},
 )
-async def list_tasks(
-    user_id: OwnerPath,
-    query: Annotated[TaskListQuery, Query()],
-    db: DatabaseDep,
-    request: Request,
-) -> Response:
+async def list_tasks(user_id: OwnerPath, db: DatabaseDep, request: Request) -> Response:
     """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
+    query = TaskListQuery.from_query(request.query_params)
     page = await service.list_tasks(db, owner=user_id, query=query)
     headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor is not None:
