@@ -57,11 +57,19 @@ class Database(ABC):
     dialect_name: str
 
     @abstractmethod
-    async def all(self, statement: Executable, params: Params | None = None) -> list[Row]:
-        """The rows `statement` returns; `params` give values to its named bindparams."""
+    async def all(
+        self, statement: Executable, params: Params | None = None, *, writes: bool = False
+    ) -> list[Row]:
+        """The rows `statement` returns; `params` give values to its named bindparams.
 
-    async def first(self, statement: Executable, params: Params | None = None) -> Row | None:
-        rows = await self.all(statement, params)
+        `writes`: the statement changes data, so it is never run twice (a statement on a
+        connection lost mid-way may have committed); reads are retried once on a new one.
+        """
+
+    async def first(
+        self, statement: Executable, params: Params | None = None, *, writes: bool = False
+    ) -> Row | None:
+        rows = await self.all(statement, params, writes=writes)
         return rows[0] if rows else None
 
     def pool_state(self) -> PoolState | None:
@@ -162,12 +170,14 @@ class PostgresDatabase(Database):
         self._compiler = compiler or _Compiler()
         self._connection = connection
 
-    async def all(self, statement: Executable, params: Params | None = None) -> list[Row]:
+    async def all(
+        self, statement: Executable, params: Params | None = None, *, writes: bool = False
+    ) -> list[Row]:
         compiled, extracted = self._compiler.compile(statement)
         arguments = compiled.arguments(extracted, params)
         if self._connection is not None:
             return compiled.rows(await self._connection.fetch(compiled.sql, *arguments))
-        for retry in (True, False):
+        for retry in (False,) if writes else (True, False):
             async with self.pool.acquire(timeout=self._acquire_timeout) as connection:
                 try:
                     if self._pgbouncer:
@@ -179,8 +189,8 @@ class PostgresDatabase(Database):
                         records = await connection.fetch(compiled.sql, *arguments)
                 except CONNECTION_LOST:
                     # A pooled connection the server closed (restart, idle timeout, killed
-                    # backend). Outside a transaction only reads run here, so one more try on
-                    # a new connection is safe; a second loss is an outage (503).
+                    # backend). A read gets one more try on a new connection; a second loss,
+                    # or any loss during a write, is an outage (503).
                     connection.terminate()
                     if retry:
                         continue
@@ -231,7 +241,9 @@ class EngineDatabase(Database):
         self.dialect_name = engine.dialect.name
         self._connection = connection
 
-    async def all(self, statement: Executable, params: Params | None = None) -> list[Row]:
+    async def all(
+        self, statement: Executable, params: Params | None = None, *, writes: bool = False
+    ) -> list[Row]:
         if self._connection is not None:
             return await _all(self._connection, statement, params)
         async with self.engine.begin() as connection:

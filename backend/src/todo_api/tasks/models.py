@@ -165,4 +165,5 @@ class TaskCount(SQLModel, table=True):
     completed: int = Field(default=0, nullable=False)
 
 
+TASK_TAGS: Table = SQLModel.metadata.tables["task_tags"]
 TASK_COUNTS: Table = SQLModel.metadata.tables["task_counts"]

@@ -15,6 +15,7 @@ from sqlmodel import col
 from todo_api.errors import Conflict, NotFound
 from todo_api.sql import Database, Row
 from todo_api.sql_types import UTCDateTime, utc_now
+from todo_api.tasks import single_statement
 from todo_api.tasks.counts import Counted, counted_total, recount, tag_counts
 from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import TASKS, Task, TaskTag
@@ -112,6 +113,14 @@ async def create_task(db: Database, *, owner: str, data: TaskCreate, max_tasks: 
         completed_at=now if data.completed else None,
         **_recurrence(data.model_dump()["recurrence"]),
     )
+    if db.dialect_name == "postgresql":
+        values.update(_derived(values))
+        params = {f"new_{key}": value for key, value in values.items()}
+        params["max_tasks"] = max_tasks
+        created = await db.first(single_statement.CREATE, params, writes=True)
+        if created is None:
+            raise TaskLimitReached(max_tasks)
+        return created
     async with db.transaction() as tx:
         task, total = await _insert(tx, values)
         # Counted after the insert: the counter row's lock makes concurrent creates take
@@ -150,6 +159,12 @@ async def set_completion(
 ) -> CompletionChange:
     """Set `completed`, or flip it when None; completing a recurring task schedules the next."""
     now = utc_now()
+    params = {"owner": owner, "task_id": task_id, "now": now}
+    if completed is None and db.dialect_name == "postgresql":
+        task = await db.first(single_statement.TOGGLE, params, writes=True)
+        if task is not None:
+            return CompletionChange(task, None)
+        # Not found, or recurring: the transaction below tells which, or schedules the next.
     if completed is None:
         statement = _TOGGLE
     else:
@@ -158,7 +173,7 @@ async def set_completion(
         where = _owned(owner, task_id) & (col(Task.completed) != completed)
         statement = update(TASKS).where(where).values(**values, updated_at=now).returning(*TASKS.c)
     async with db.transaction() as tx:
-        task = await tx.first(statement, {"owner": owner, "task_id": task_id, "now": now})
+        task = await tx.first(statement, params)
         if task is None:
             return CompletionChange(await get_task(tx, owner=owner, task_id=task_id), None)
         before = Counted(tags=task["tags"], completed=not task["completed"])
