@@ -3,11 +3,10 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.helpers import assert_problem
-from todo_api.database import database_of
+from todo_api.tasks import service
 
 
 async def test_unknown_route_is_404_problem(client: AsyncClient) -> None:
@@ -70,12 +69,12 @@ async def test_body_just_under_the_limit_is_accepted_as_far_as_validation(
 
 
 async def test_unexpected_error_is_a_bare_500_problem(
-    app: FastAPI, client: AsyncClient, tasks_url: str
+    client: AsyncClient, tasks_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_database() -> None:
+    async def broken_listing(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internals: password=hunter2")
 
-    app.dependency_overrides[database_of] = broken_database
+    monkeypatch.setattr(service, "list_tasks", broken_listing)
 
     response = await client.get(tasks_url)
 

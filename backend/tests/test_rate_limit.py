@@ -60,6 +60,21 @@ async def test_requests_without_a_valid_token_are_limited_per_address(
     assert database_touches == []
 
 
+async def test_a_token_verified_before_is_not_refused_for_its_address(settings: Settings) -> None:
+    token = {"Authorization": f"Bearer {hs256_token('alice')}"}
+    async with serve(
+        create_app(limited(settings, rate_limit_anonymous_per_minute=2)), signed=False
+    ) as client:
+        verified = await client.get("/api/alice/tasks", headers=token)
+        spent = [await client.get("/api/alice/tasks") for _ in range(3)]
+        again = await client.get("/api/alice/tasks", headers=token)
+
+    assert verified.status_code == 200
+    assert [r.status_code for r in spent] == [401, 401, 429]
+    # The address's anonymous quota guards token verification; this token needs none.
+    assert again.status_code == 200
+
+
 @pytest.mark.skipif(not redis_available(), reason="no Redis on 127.0.0.1:6379")
 async def test_redis_shares_the_limit_between_instances(settings: Settings) -> None:
     shared = limited(settings, rate_limit_per_minute=3, redis_url=REDIS_URL)

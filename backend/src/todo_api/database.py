@@ -1,9 +1,8 @@
 """The database the app runs on (built by the lifespan), its engine, and the route dependency."""
 
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -92,12 +91,3 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-async def database_of(request: Request) -> Database:
-    # async: FastAPI would run a plain def in a worker thread, at a thread hop per request.
-    database: Database = request.state.database
-    return database
-
-
-DatabaseDep = Annotated[Database, Depends(database_of)]

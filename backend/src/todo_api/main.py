@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        # No OpenTelemetry (metrics are Prometheus'): skips a provider lookup per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Added innermost first: CORS, then request context, see every response.
     app.add_middleware(AuthGate, retry_after=settings.db_retry_after)

@@ -66,10 +66,28 @@ class AuthGate:
         if token is None:
             await limiter.spend_address(address)
             raise Unauthorized("A bearer token is required.", invalid_token=False)
-        await limiter.check_address(address)
         verifier: TokenVerifier = state["verifier"]
+        # A token verified before needs no work: only unverified ones count against (and are
+        # refused by) the client address's anonymous quota.
+        subject = verifier.remembered(token) or await self._verify(
+            verifier, limiter, address, token, scope
+        )
+        quota = await limiter.spend_user(subject)
+        if subject != user_id:
+            raise Forbidden("The token does not belong to this user.")
+        return [(name.encode(), value.encode()) for name, value in quota.headers().items()]
+
+    async def _verify(
+        self,
+        verifier: TokenVerifier,
+        limiter: RateLimiter,
+        address: str,
+        token: str,
+        scope: Scope,
+    ) -> str:
+        await limiter.check_address(address)
         try:
-            subject = await verifier.subject(token)
+            return await verifier.subject(token)
         except InvalidToken as exc:
             # The reason is logged for operators; the token itself never is.
             logger.info("rejected token on %s %s: %s", scope["method"], scope["path"], exc)
@@ -82,10 +100,6 @@ class AuthGate:
             raise ServiceUnavailable(
                 "Tokens cannot be verified right now; try again shortly."
             ) from None
-        quota = await limiter.spend_user(subject)
-        if subject != user_id:
-            raise Forbidden("The token does not belong to this user.")
-        return [(name.encode(), value.encode()) for name, value in quota.headers().items()]
 
 
 def _bearer_token(scope: Scope) -> str | None:

@@ -60,11 +60,18 @@ class TokenVerifier:
         # Keyed by the whole token, signature included: any change is verified afresh.
         self._verified: dict[str, tuple[str, float]] = {}
 
-    async def subject(self, token: str) -> str:
-        """The verified token's `sub`; raises InvalidToken (or JwksUnavailable)."""
+    def remembered(self, token: str) -> str | None:
+        """The `sub` of a token verified before and still valid; None if it must be verified."""
         remembered = self._verified.get(token)
         if remembered is not None and time.time() < remembered[1]:
             return remembered[0]
+        return None
+
+    async def subject(self, token: str) -> str:
+        """The verified token's `sub`; raises InvalidToken (or JwksUnavailable)."""
+        remembered = self.remembered(token)
+        if remembered is not None:
+            return remembered
         subject, valid_until = await self._verify(token)
         if len(self._verified) >= MAX_REMEMBERED_TOKENS:
             self._verified.clear()

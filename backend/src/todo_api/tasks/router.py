@@ -9,8 +9,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.app_state import SettingsDep
-from todo_api.database import DatabaseDep
+from todo_api.app_state import database_of, settings_of
 from todo_api.errors import Problem
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import OwnerPath, TaskIdPath
@@ -56,10 +55,10 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
     },
     openapi_extra={"parameters": TaskListQuery.openapi_parameters()},
 )
-async def list_tasks(user_id: OwnerPath, db: DatabaseDep, request: Request) -> Response:
+async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
     """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
     query = TaskListQuery.from_query(request.query_params)
-    page = await service.list_tasks(db, owner=user_id, query=query)
+    page = await service.list_tasks(database_of(request), owner=user_id, query=query)
     headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
@@ -68,9 +67,9 @@ async def list_tasks(user_id: OwnerPath, db: DatabaseDep, request: Request) -> R
 
 
 @tags_router.get("", response_model=list[TagCount])
-async def list_tags(user_id: OwnerPath, db: DatabaseDep) -> Any:
+async def list_tags(user_id: OwnerPath, request: Request) -> Any:
     """The user's tags with how many tasks carry each, most used first."""
-    return await service.list_tags(db, owner=user_id)
+    return await service.list_tags(database_of(request), owner=user_id)
 
 
 @router.post(
@@ -82,16 +81,11 @@ async def list_tags(user_id: OwnerPath, db: DatabaseDep) -> Any:
         status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"},
     },
 )
-async def create_task(
-    user_id: OwnerPath,
-    body: TaskCreate,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    request: Request,
-) -> Response:
+async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) -> Response:
     """Create a task; its URL is in the `Location` header."""
+    max_tasks = settings_of(request).max_tasks_per_user
     task = await service.create_task(
-        db, owner=user_id, data=body, max_tasks=settings.max_tasks_per_user
+        database_of(request), owner=user_id, data=body, max_tasks=max_tasks
     )
     location = str(request.url_for("get_task", user_id=user_id, task_id=task["id"]))
     return _json(
@@ -100,31 +94,33 @@ async def create_task(
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def get_task(user_id: OwnerPath, task_id: TaskIdPath, db: DatabaseDep) -> Response:
+async def get_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> Response:
     """Fetch one task."""
-    return _json(task_json(await service.get_task(db, owner=user_id, task_id=task_id)))
+    task = await service.get_task(database_of(request), owner=user_id, task_id=task_id)
+    return _json(task_json(task))
 
 
 @router.put("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
 async def update_task(
-    user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, db: DatabaseDep
+    user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, request: Request
 ) -> Response:
     """Update a task; fields left out keep their values."""
+    db = database_of(request)
     task = await service.update_task(db, owner=user_id, task_id=task_id, data=body)
     return _json(task_json(task))
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, db: DatabaseDep) -> None:
+async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> None:
     """Delete a task."""
-    await service.delete_task(db, owner=user_id, task_id=task_id)
+    await service.delete_task(database_of(request), owner=user_id, task_id=task_id)
 
 
 @router.patch("/{task_id}/complete", response_model=TaskCompletionResult, responses=_NOT_FOUND)
 async def complete_task(
     user_id: OwnerPath,
     task_id: TaskIdPath,
-    db: DatabaseDep,
+    request: Request,
     body: TaskCompletion | None = None,
 ) -> Response:
     """Toggle completion with no body, or set it with `{"completed": true|false}`.
@@ -132,6 +128,7 @@ async def complete_task(
     Completing a recurring task creates its next occurrence, returned as `next_occurrence`.
     """
     completed = body.completed if body is not None else None
+    db = database_of(request)
     change = await service.set_completion(db, owner=user_id, task_id=task_id, completed=completed)
     following = change.next_occurrence
     return _json(task_json(change.task) | {"next_occurrence": following and task_json(following)})
