@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Insert, bindparam, select
+from sqlalchemy import Insert, ScalarSelect, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -71,18 +71,16 @@ def _upsert(dialect_name: str, rows: int) -> Insert:
 _COUNTER_KEYS = ("user_id", "tag", "total", "completed")
 
 
-_COUNTER = select(col(TaskCount.total), col(TaskCount.completed)).where(
-    col(TaskCount.user_id) == bindparam("owner"), col(TaskCount.tag) == bindparam("tag")
-)
-
-
-async def counted_total(db: Database, owner: str, tag: str, status: str) -> int:
-    """Tasks of `owner` (with `tag`, or all for ALL_TASKS) in `status`, from the counters."""
-    row = await db.first(_COUNTER, {"owner": owner, "tag": tag})
-    if row is None:
-        return 0
-    total, completed = int(row["total"]), int(row["completed"])
-    return {"all": total, "completed": completed, "pending": total - completed}[status]
+def counted_total(owner: str, tag: str, status: str) -> ScalarSelect[int]:
+    """Tasks of `owner` (with `tag`, or all for ALL_TASKS) in `status`, from the counters:
+    a scalar subquery, so that a page of tasks can carry its total (NULL: none counted)."""
+    total, completed = TASK_COUNTS.c.total, TASK_COUNTS.c.completed
+    counted = {"all": total, "completed": completed, "pending": total - completed}[status]
+    return (
+        select(counted)
+        .where(TASK_COUNTS.c.user_id == owner, TASK_COUNTS.c.tag == tag)
+        .scalar_subquery()
+    )
 
 
 async def tag_counts(db: Database, owner: str) -> list[tuple[str, int]]:

@@ -72,24 +72,31 @@ _TOGGLE = (
 
 async def list_tasks(db: Database, *, owner: str, query: TaskListQuery) -> TaskPage:
     matching = query.filters(owner, utc_now())
+    counter = query.counter()
+    # Where the counters know the total, each row of the page carries it: one round trip.
+    carried = [] if counter is None else [counted_total(owner, *counter).label(_TOTAL)]
     page = (
-        select(*TASKS.c)
+        select(*TASKS.c, *carried)
         .where(*matching, *query.page_start())
         .order_by(*query.ordering())
         .limit(query.limit + 1)  # one more than asked tells whether a next page exists
     )
     tasks = await db.all(page)
-    counter = query.counter()
-    if counter is not None:
-        total = await counted_total(db, owner, *counter)
-    else:
-        counted = await db.first(select(func.count().label("total")).where(*matching))
-        total = counted["total"] if counted else 0
+    if counter is None:
+        counted = await db.first(select(func.count().label(_TOTAL)).where(*matching))
+    elif tasks or query.cursor is None:
+        counted = tasks[0] if tasks else None  # no tasks and no cursor: none match
+    else:  # a page past the last task: the total still counts them
+        counted = await db.first(select(counted_total(owner, *counter).label(_TOTAL)))
+    total = (counted and counted[_TOTAL]) or 0
     has_more = len(tasks) > query.limit
     tasks = tasks[: query.limit]
     return TaskPage(
         tasks=tasks, total=total, next_cursor=query.next_cursor(tasks[-1]) if has_more else None
     )
+
+
+_TOTAL = "matching_total"
 
 
 async def list_tags(db: Database, *, owner: str) -> list[TagCount]:
