@@ -83,6 +83,10 @@ async def test_tags_are_trimmed_and_unique_ignoring_case(
             {"recurrence": {"frequency": "daily", "interval": "2"}},
             ["body", "recurrence", "interval"],
         ),
+        (
+            {"recurrence": {"frequency": "daily", "interval": 2.5}},
+            ["body", "recurrence", "interval"],
+        ),
         ({"recurrence": {"frequency": "daily", "every": 2}}, ["body", "recurrence", "every"]),
         ({"completed_at": "2026-01-01T00:00:00Z"}, ["body", "completed_at"]),
     ],
@@ -94,6 +98,15 @@ async def test_invalid_new_fields_are_422(
 
     assert location in error_locations(assert_problem(response, 422))
     assert (await client.get(tasks_url)).json() == []
+
+
+async def test_an_integral_number_is_an_interval(client: AsyncClient, tasks_url: str) -> None:
+    recurrence = {"frequency": "weekly", "interval": 2.0}  # JSON Schema: an integer
+
+    response = await client.post(tasks_url, json={"title": "t", "recurrence": recurrence})
+
+    assert response.status_code == 201
+    assert response.json()["recurrence"] == {"frequency": "weekly", "interval": 2}
 
 
 async def test_put_replaces_tags_and_clears_due_date_and_recurrence(

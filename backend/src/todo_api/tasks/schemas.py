@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -81,6 +82,14 @@ Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS_PER_TASK), AfterValidator(
 Instant = Annotated[datetime, AfterValidator(as_utc)]
 
 
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A JSON integer: 3 or 3.0 (JSON Schema counts both), never "3" or true.
+JSONInt = Annotated[StrictInt, BeforeValidator(_integral)]
+
+
 class _RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -89,7 +98,7 @@ class Recurrence(_RequestBody):
     """Repeat every `interval` days, weeks or months, counted from the due date."""
 
     frequency: Frequency
-    interval: StrictInt = Field(default=1, ge=1, le=MAX_RECURRENCE_INTERVAL)
+    interval: JSONInt = Field(default=1, ge=1, le=MAX_RECURRENCE_INTERVAL)
 
 
 class TaskCreate(_RequestBody):
@@ -104,8 +113,22 @@ class TaskCreate(_RequestBody):
     recurrence: Recurrence | None = None
 
 
+_NOT_NULL = ("title", "completed", "priority", "tags")
+
+
+def _not_nullable(schema: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Document `names` as they validate: may be left out, never null."""
+    for name in names:
+        field = schema["properties"][name]
+        kinds = [kind for kind in field.pop("anyOf") if kind != {"type": "null"}]
+        field.update(kinds[0])
+        field.pop("default", None)
+
+
 class TaskUpdate(_RequestBody):
     """A partial update: fields left out keep their stored value."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _not_nullable(schema, _NOT_NULL))
 
     title: Title | None = None
     description: Description | None = None
@@ -115,7 +138,7 @@ class TaskUpdate(_RequestBody):
     due_at: Instant | None = None
     recurrence: Recurrence | None = None
 
-    @field_validator("title", "completed", "priority", "tags", mode="before")
+    @field_validator(*_NOT_NULL, mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         # Leaving a field out keeps it; an explicit null for these would erase a required value.
