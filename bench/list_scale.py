@@ -10,10 +10,8 @@ connection) for the heavy and the light user, side by side in the same run. It p
 markdown table (latency and heavy/light ratios) and the PostgreSQL plan of each query.
 """
 
-import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,8 +20,10 @@ from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
+import common
 import httpx
 import jwt
+from common import admin, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY, LIGHT = "bench-heavy-user", "bench-light-user"
@@ -94,12 +94,6 @@ async def seed(url: str, rows: int, heavy: int) -> None:
         )
     finally:
         await connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def token(user_id: str) -> str:
@@ -173,24 +167,8 @@ def report(timings: dict[tuple[str, str], list[float]]) -> str:
     return "\n".join(lines)
 
 
-async def admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--heavy", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)

@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Insert, ScalarSelect, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -56,19 +57,24 @@ def _upsert(dialect_name: str, rows: int) -> Insert:
     """Add to `rows` counters (created as needed); built once per dialect and row count."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     insert = dialect.insert(TASK_COUNTS).values(
-        [{key: bindparam(f"{key}_{i}") for key in _COUNTER_KEYS} for i in range(rows)]
+        [{key: bindparam(f"{key}_{i}") for key in COUNTER_KEYS} for i in range(rows)]
     )
-    upsert: Insert = insert.on_conflict_do_update(
+    upsert: Insert = adding_to_counters(insert).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.total)
+    return upsert
+
+
+def adding_to_counters(insert: Any) -> Any:
+    """A PostgreSQL or SQLite INSERT of counter rows that adds to the rows already there."""
+    return insert.on_conflict_do_update(
         index_elements=["user_id", "tag"],
         set_={
             "total": TASK_COUNTS.c.total + insert.excluded.total,
             "completed": TASK_COUNTS.c.completed + insert.excluded.completed,
         },
-    ).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.total)
-    return upsert
+    )
 
 
-_COUNTER_KEYS = ("user_id", "tag", "total", "completed")
+COUNTER_KEYS = ("user_id", "tag", "total", "completed")
 
 
 def counted_total(owner: str, tag: str, status: str) -> ScalarSelect[int]:

@@ -16,22 +16,13 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.sql.expression import ColumnElement, cast
 
 from todo_api.sql_types import UTCDateTime
-from todo_api.tasks.counts import ALL_TASKS
+from todo_api.tasks.counts import ALL_TASKS, COUNTER_KEYS, adding_to_counters
 from todo_api.tasks.models import TASK_COUNTS, TASK_TAGS, TASKS
-
-_COUNTER_KEYS = ["user_id", "tag", "total", "completed"]
 
 
 def _add_to_counters(rows: Select[Any]) -> Any:
     """INSERT the (user_id, tag, total, completed) `rows` into the counters, adding to any."""
-    upsert = insert(TASK_COUNTS).from_select(_COUNTER_KEYS, rows)
-    return upsert.on_conflict_do_update(
-        index_elements=["user_id", "tag"],
-        set_={
-            "total": TASK_COUNTS.c.total + upsert.excluded.total,
-            "completed": TASK_COUNTS.c.completed + upsert.excluded.completed,
-        },
-    )
+    return adding_to_counters(insert(TASK_COUNTS).from_select(list(COUNTER_KEYS), rows))
 
 
 def _as_int(flag: ColumnElement[bool]) -> ColumnElement[int]:

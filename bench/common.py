@@ -1,0 +1,35 @@
+"""What the benchmark scripts share: their command line's database, a free port, admin SQL."""
+
+import argparse
+import os
+import socket
+
+import asyncpg
+
+
+def parser(description: str | None) -> argparse.ArgumentParser:
+    """An argument parser with `--database-url`: the server to make a throwaway database on."""
+    parsed = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parsed.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    return parsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
