@@ -122,11 +122,9 @@ def measure(base: str, requests: int) -> dict[tuple[str, str], list[float]]:
 async def plans(url: str) -> dict[str, str]:
     """EXPLAIN ANALYZE of the page query the app runs for the heavy user."""
     from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-    from sqlmodel import select
 
     from todo_api.sql_types import utc_now
     from todo_api.tasks.listing import TaskListQuery
-    from todo_api.tasks.models import Task
 
     connection = await asyncpg.connect(url)
     result = {}
@@ -135,12 +133,8 @@ async def plans(url: str) -> dict[str, str]:
             query = TaskListQuery.model_validate(
                 {key: [value] if key == "tag" else value for key, value in params.items()}
             )
-            statement = (
-                select(Task)
-                .where(*query.filters(HEAVY, utc_now()))
-                .order_by(*query.ordering())
-                .limit(101)
-            )
+            page = query.statements().page
+            statement = page.params(query.parameters(HEAVY, utc_now()))
             sql = str(
                 statement.compile(dialect=asyncpg_dialect(), compile_kwargs={"literal_binds": True})
             )

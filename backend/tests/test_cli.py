@@ -124,3 +124,27 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
         else:
             return
     pytest.fail(f"server did not come up at {url}")
+
+
+def test_served_app_freezes_what_startup_built(tmp_path: Path) -> None:
+    # In a child process: freezing objects in the test process would keep them forever.
+    script = (
+        "import gc; from todo_api.serving import create_served_app; "
+        "before = gc.get_freeze_count(); create_served_app(); "
+        "print(before, gc.get_freeze_count(), gc.get_threshold()[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    before, frozen, young_threshold = map(int, result.stdout.split())
+    assert before == 0
+    assert frozen > 10_000  # the app, its routes and schemas, the imported modules
+    assert young_threshold == 10_000

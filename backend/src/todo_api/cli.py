@@ -52,7 +52,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # Workers build their own settings from the environment: hand the flag on that way.
         os.environ["ACCESS_LOG"] = "true" if args.access_log else "false"
     uvicorn.run(
-        "todo_api.main:create_app",
+        "todo_api.serving:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

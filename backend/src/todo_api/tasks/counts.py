@@ -77,7 +77,7 @@ def adding_to_counters(insert: Any) -> Any:
 COUNTER_KEYS = ("user_id", "tag", "total", "completed")
 
 
-def counted_total(owner: str, tag: str, status: str) -> ScalarSelect[int]:
+def counted_total(owner: Any, tag: Any, status: str) -> ScalarSelect[int]:
     """Tasks of `owner` (with `tag`, or all for ALL_TASKS) in `status`, from the counters:
     a scalar subquery, so that a page of tasks can carry its total (NULL: none counted)."""
     total, completed = TASK_COUNTS.c.total, TASK_COUNTS.c.completed

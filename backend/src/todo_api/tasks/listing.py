@@ -5,17 +5,32 @@ import binascii
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true, tuple_
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 from sqlmodel import col
 from starlette.datastructures import QueryParams
 
-from todo_api.tasks.models import Priority, Task, TaskTag
+from todo_api.tasks.counts import ALL_TASKS, counted_total
+from todo_api.tasks.models import TASK_FIELDS, Priority, Task, TaskTag
 from todo_api.tasks.schemas import NO_NUL, Instant, Tag, _reject_nul
 from todo_api.tasks.text import fold
 
@@ -120,51 +135,56 @@ class TaskListQuery(BaseModel):
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
         return digest[:16]
 
-    def filters(self, owner: str, now: datetime) -> list[ColumnElement[bool]]:
-        """The WHERE clause of the matching tasks, owner first (the total counts these)."""
-        where: list[ColumnElement[bool]] = [col(Task.user_id) == owner]
-        if self.status != "all":
-            where.append(col(Task.completed) == (self.status == "completed"))
-        if self.priority:
-            # One parameter each, not an expanding IN: the statement shape stays cacheable.
-            where.append(or_(*(col(Task.priority) == priority for priority in self.priority)))
-        for tag in self.tag:
-            tagged = select(col(TaskTag.task_id)).where(
-                col(TaskTag.user_id) == owner, col(TaskTag.tag) == tag
-            )
-            where.append(col(Task.id).in_(tagged))
-        for word in fold(self.q or "").split():
-            where.append(col(Task.search_text).like(f"%{_escape_like(word)}%", escape="\\"))
-        if self.due_before is not None:
-            where.append(col(Task.due_at) < self.due_before)
-        if self.due_after is not None:
-            where.append(col(Task.due_at) >= self.due_after)
-        if self.overdue is True:
-            where.append(and_(col(Task.completed).is_(false()), col(Task.due_at) < now))
-        elif self.overdue is False:
-            due_at = col(Task.due_at)
-            where.append(or_(col(Task.completed).is_(true()), due_at.is_(None), due_at >= now))
-        return where
+    def statements(self) -> "ListStatements":
+        """This query's statements, built once per shape (which filters, sort, page start)."""
+        position = self._position
+        start: Literal["id", "value", "undated"] | None = None
+        if position is not None:
+            start = "id" if len(position) == 1 else "undated" if position[0] is None else "value"
+        shape = _Shape(
+            status=self.status,
+            priorities=len(self.priority),
+            tags=len(self.tag),
+            words=len(self._words()),
+            due_before=self.due_before is not None,
+            due_after=self.due_after is not None,
+            overdue=self.overdue,
+            sort=self.sort,
+            direction=self.direction,
+            start=start,
+            counted=self.counter_tag() is not None,
+        )
+        return _statements(shape)
 
-    def counter(self) -> tuple[str, str] | None:
-        """(tag, status) when the task counters can give the total: no filter but status and
-        at most one tag. Otherwise None, and the total is a count(*) over `filters`."""
+    def parameters(self, owner: str, now: datetime) -> dict[str, Any]:
+        """The values of the named parameters of `statements()`."""
+        params: dict[str, Any] = {
+            "owner": owner,
+            "now": now,
+            "due_before": self.due_before,
+            "due_after": self.due_after,
+            "page_size": self.limit + 1,  # one more than asked tells whether a next page exists
+            "counter_tag": self.counter_tag(),
+        }
+        params.update((f"priority_{i}", priority) for i, priority in enumerate(self.priority))
+        params.update((f"tag_{i}", tag) for i, tag in enumerate(self.tag))
+        params.update((f"word_{i}", f"%{_escape_like(w)}%") for i, w in enumerate(self._words()))
+        if self._position is not None:
+            params["after_id"] = self._position[-1]
+            if len(self._position) == 2:
+                params["after_value"] = self._position[0]
+        return params
+
+    def counter_tag(self) -> str | None:
+        """The tag whose counters give the total (ALL_TASKS for none) when no filter but
+        status and at most one tag is set; otherwise None, and the total is a count(*)."""
         others = (self.priority, self.q, self.due_before, self.due_after, self.overdue)
         if any(value not in (None, []) for value in others) or len(self.tag) > 1:
             return None
-        return (self.tag[0] if self.tag else "", self.status)
+        return self.tag[0] if self.tag else ALL_TASKS
 
-    def page_start(self) -> list[ColumnElement[bool]]:
-        """The keyset condition that starts this page after the cursor's task (none on page 1)."""
-        return [] if self._position is None else [self._after(self._position)]
-
-    def ordering(self) -> list[UnaryExpression[Any]]:
-        column, _default = _SORT_COLUMNS[self.sort]
-        descending = self.direction == "desc"
-        keys = [] if column is None else [column.desc() if descending else column.asc()]
-        if self.sort == "due_date":
-            keys = [keys[0].nulls_last()]  # undated tasks last, whichever the order
-        return [*keys, col(Task.id).desc() if descending else col(Task.id).asc()]
+    def _words(self) -> list[str]:
+        return fold(self.q or "").split()
 
     def next_cursor(self, last: Mapping[str, Any]) -> str:
         column, _default = _SORT_COLUMNS[self.sort]
@@ -174,19 +194,110 @@ class TaskListQuery(BaseModel):
             position.insert(0, value.isoformat() if isinstance(value, datetime) else value)
         return encode_cursor(self.fingerprint(), position)
 
-    def _after(self, position: list[Any]) -> ColumnElement[bool]:
-        column, _default = _SORT_COLUMNS[self.sort]
-        beyond = "__gt__" if self.direction == "asc" else "__lt__"
-        task_id = position[-1]
-        if column is None:
-            return getattr(col(Task.id), beyond)(task_id)  # type: ignore[no-any-return]
-        value = position[0]
-        if value is None:  # only undated tasks remain, ordered by id
-            return and_(column.is_(None), getattr(col(Task.id), beyond)(task_id))
-        later = getattr(tuple_(column, col(Task.id)), beyond)(
-            tuple_(bindparam(None, value, type_=column.type), task_id)
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a list statement depends on besides its parameter values."""
+
+    status: str
+    priorities: int
+    tags: int
+    words: int
+    due_before: bool
+    due_after: bool
+    overdue: bool | None
+    sort: str
+    direction: Order
+    start: Literal["id", "value", "undated"] | None  # where the page starts (None: first page)
+    counted: bool  # the counters give the total
+
+
+@dataclass(frozen=True)
+class ListStatements:
+    page: Select[Any]  # the page, one task more than asked; when counted, rows carry the total
+    total: Select[Any]  # the total alone: when not counted, or for a page past the last task
+
+
+TOTAL = "matching_total"
+
+
+@lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> ListStatements:
+    # Built once per shape with named parameters: building a statement and its cache key
+    # cost more than running it.
+    owner: BindParameter[str] = bindparam("owner")
+    matching = _filters(shape, owner)
+    if shape.counted:
+        total = counted_total(owner, bindparam("counter_tag"), shape.status).label(TOTAL)
+        carried = [total]
+    else:
+        total = func.count().label(TOTAL)
+        carried = []
+    column, _default = _SORT_COLUMNS[shape.sort]
+    keys = {field.key for field in TASK_FIELDS}
+    cursor_key = [] if column is None or column.key in keys else [column]
+    page = (
+        select(*TASK_FIELDS, *cursor_key, *carried)
+        .where(*matching, *_page_start(shape, column))
+        .order_by(*_ordering(shape, column))
+        .limit(bindparam("page_size", type_=Integer))
+    )
+    return ListStatements(page, select(total) if shape.counted else select(total).where(*matching))
+
+
+def _filters(shape: _Shape, owner: BindParameter[Any]) -> list[ColumnElement[bool]]:
+    """The WHERE clause of the matching tasks, owner first (the total counts these)."""
+    where: list[ColumnElement[bool]] = [col(Task.user_id) == owner]
+    if shape.status != "all":
+        where.append(col(Task.completed) == (shape.status == "completed"))
+    if shape.priorities:
+        # One parameter each, not an expanding IN: the statement shape stays cacheable.
+        priority = col(Task.priority)
+        where.append(
+            or_(*(priority == bindparam(f"priority_{i}") for i in range(shape.priorities)))
         )
-        return or_(later, column.is_(None)) if self.sort == "due_date" else later
+    for i in range(shape.tags):
+        tagged = select(col(TaskTag.task_id)).where(
+            col(TaskTag.user_id) == owner, col(TaskTag.tag) == bindparam(f"tag_{i}")
+        )
+        where.append(col(Task.id).in_(tagged))
+    for i in range(shape.words):
+        where.append(col(Task.search_text).like(bindparam(f"word_{i}"), escape="\\"))
+    due_at = col(Task.due_at)
+    if shape.due_before:
+        where.append(due_at < bindparam("due_before"))
+    if shape.due_after:
+        where.append(due_at >= bindparam("due_after"))
+    now: BindParameter[datetime] = bindparam("now")
+    if shape.overdue is True:
+        where.append(and_(col(Task.completed).is_(false()), due_at < now))
+    elif shape.overdue is False:
+        where.append(or_(col(Task.completed).is_(true()), due_at.is_(None), due_at >= now))
+    return where
+
+
+def _ordering(shape: _Shape, column: Any) -> list[UnaryExpression[Any]]:
+    descending = shape.direction == "desc"
+    keys = [] if column is None else [column.desc() if descending else column.asc()]
+    if shape.sort == "due_date":
+        keys = [keys[0].nulls_last()]  # undated tasks last, whichever the order
+    return [*keys, col(Task.id).desc() if descending else col(Task.id).asc()]
+
+
+def _page_start(shape: _Shape, column: Any) -> list[ColumnElement[bool]]:
+    """The keyset condition that starts the page after the cursor's task (none on page 1)."""
+    if shape.start is None:
+        return []
+    beyond = "__gt__" if shape.direction == "asc" else "__lt__"
+    after_id = getattr(col(Task.id), beyond)(bindparam("after_id", type_=Integer))
+    if shape.start == "id":
+        return [after_id]
+    if shape.start == "undated":  # only undated tasks remain, ordered by id
+        return [and_(column.is_(None), after_id)]
+    later = getattr(tuple_(column, col(Task.id)), beyond)(
+        tuple_(bindparam("after_value", type_=column.type), bindparam("after_id", type_=Integer))
+    )
+    return [or_(later, column.is_(None)) if shape.sort == "due_date" else later]
 
 
 def encode_cursor(fingerprint: str, position: list[Any]) -> str:

@@ -136,6 +136,10 @@ class Task(SQLModel, table=True):
 
 
 TASKS: Table = SQLModel.metadata.tables["tasks"]  # for Core statements: rows, not objects
+# The columns a task is read back with: the derived sort and search keys stay in the database.
+TASK_FIELDS: tuple[Column[Any], ...] = tuple(
+    column for column in TASKS.c if column.key not in ("title_sort", "search_text")
+)
 
 
 class TaskTag(SQLModel, table=True):

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, not_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, insert, not_, select, update
 from sqlmodel import col
 
 from todo_api.errors import Conflict, NotFound
 from todo_api.sql import Database, Row
 from todo_api.sql_types import UTCDateTime, utc_now
 from todo_api.tasks import single_statement
-from todo_api.tasks.counts import Counted, counted_total, recount, tag_counts
-from todo_api.tasks.listing import TaskListQuery
-from todo_api.tasks.models import TASKS, Task, TaskTag
+from todo_api.tasks.counts import Counted, recount, tag_counts
+from todo_api.tasks.listing import TOTAL, TaskListQuery
+from todo_api.tasks.models import TASK_FIELDS, TASKS, Task, TaskTag
 from todo_api.tasks.recurrence import next_due
 from todo_api.tasks.schemas import TagCount, TaskCreate, TaskUpdate
 from todo_api.tasks.text import fold
@@ -56,7 +56,7 @@ def _owned(owner: str, task_id: int) -> ColumnElement[bool]:
 # The hottest statements are built once, with named parameters: building a statement
 # costs more than running it. Each still names its owner.
 _OWNED = (TASKS.c.id == bindparam("task_id")) & (TASKS.c.user_id == bindparam("owner"))
-_GET = select(*TASKS.c).where(_OWNED)
+_GET = select(*TASK_FIELDS).where(_OWNED)
 _NOW = bindparam("now", type_=UTCDateTime())
 _TOGGLE = (
     update(TASKS)
@@ -66,37 +66,26 @@ _TOGGLE = (
         completed_at=case((TASKS.c.completed, None), else_=_NOW),
         updated_at=_NOW,
     )
-    .returning(*TASKS.c)
+    .returning(*TASK_FIELDS)
 )
 
 
 async def list_tasks(db: Database, *, owner: str, query: TaskListQuery) -> TaskPage:
-    matching = query.filters(owner, utc_now())
-    counter = query.counter()
-    # Where the counters know the total, each row of the page carries it: one round trip.
-    carried = [] if counter is None else [counted_total(owner, *counter).label(_TOTAL)]
-    page = (
-        select(*TASKS.c, *carried)
-        .where(*matching, *query.page_start())
-        .order_by(*query.ordering())
-        .limit(query.limit + 1)  # one more than asked tells whether a next page exists
-    )
-    tasks = await db.all(page)
-    if counter is None:
-        counted = await db.first(select(func.count().label(_TOTAL)).where(*matching))
+    statements = query.statements()
+    params = query.parameters(owner, utc_now())
+    tasks = await db.all(statements.page, params)
+    if query.counter_tag() is None:
+        counted = await db.first(statements.total, params)
     elif tasks or query.cursor is None:
         counted = tasks[0] if tasks else None  # no tasks and no cursor: none match
     else:  # a page past the last task: the total still counts them
-        counted = await db.first(select(counted_total(owner, *counter).label(_TOTAL)))
-    total = (counted and counted[_TOTAL]) or 0
+        counted = await db.first(statements.total, params)
+    total = (counted and counted[TOTAL]) or 0
     has_more = len(tasks) > query.limit
     tasks = tasks[: query.limit]
     return TaskPage(
         tasks=tasks, total=total, next_cursor=query.next_cursor(tasks[-1]) if has_more else None
     )
-
-
-_TOTAL = "matching_total"
 
 
 async def list_tags(db: Database, *, owner: str) -> list[TagCount]:
@@ -140,7 +129,7 @@ async def create_task(db: Database, *, owner: str, data: TaskCreate, max_tasks: 
 async def update_task(db: Database, *, owner: str, task_id: int, data: TaskUpdate) -> Row:
     changes = data.model_dump(exclude_unset=True)
     async with db.transaction() as tx:
-        task = await tx.first(select(*TASKS.c).where(_owned(owner, task_id)).with_for_update())
+        task = await tx.first(select(*TASK_FIELDS).where(_owned(owner, task_id)).with_for_update())
         if task is None:
             raise TaskNotFound(task_id)
         if not changes:
@@ -152,7 +141,7 @@ async def update_task(db: Database, *, owner: str, task_id: int, data: TaskUpdat
             changes["completed_at"] = now if changes["completed"] else None
         changes.update(updated_at=now, **_derived({**task, **changes}))
         statement = update(TASKS).where(_owned(owner, task_id)).values(**changes)
-        updated = await tx.first(statement.returning(*TASKS.c))
+        updated = await tx.first(statement.returning(*TASK_FIELDS))
         assert updated is not None  # the row is locked by the SELECT ... FOR UPDATE above
         if "tags" in changes:
             await tx.all(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
@@ -178,7 +167,9 @@ async def set_completion(
         values = {"completed": completed, "completed_at": now if completed else None}
         # Only a real change is written: setting the same state again changes nothing.
         where = _owned(owner, task_id) & (col(Task.completed) != completed)
-        statement = update(TASKS).where(where).values(**values, updated_at=now).returning(*TASKS.c)
+        statement = (
+            update(TASKS).where(where).values(**values, updated_at=now).returning(*TASK_FIELDS)
+        )
     async with db.transaction() as tx:
         task = await tx.first(statement, params)
         if task is None:
@@ -225,7 +216,7 @@ _INSERTED = [column for column in TASKS.c if column.key != "id"]
 _INSERT = (
     insert(TASKS)
     .values({c: bindparam(f"new_{c.key}", type_=c.type) for c in _INSERTED})
-    .returning(*TASKS.c)
+    .returning(*TASK_FIELDS)
 )
 
 

@@ -17,12 +17,17 @@ from sqlalchemy.sql.expression import ColumnElement, cast
 
 from todo_api.sql_types import UTCDateTime
 from todo_api.tasks.counts import ALL_TASKS, COUNTER_KEYS, adding_to_counters
-from todo_api.tasks.models import TASK_COUNTS, TASK_TAGS, TASKS
+from todo_api.tasks.models import TASK_COUNTS, TASK_FIELDS, TASK_TAGS, TASKS
 
 
 def _add_to_counters(rows: Select[Any]) -> Any:
     """INSERT the (user_id, tag, total, completed) `rows` into the counters, adding to any."""
     return adding_to_counters(insert(TASK_COUNTS).from_select(list(COUNTER_KEYS), rows))
+
+
+def _fields(task: Any) -> list[ColumnElement[Any]]:
+    """The written task's TASK_FIELDS, as the statement returns it."""
+    return [task.c[column.key] for column in TASK_FIELDS]
 
 
 def _as_int(flag: ColumnElement[bool]) -> ColumnElement[int]:
@@ -50,7 +55,10 @@ def _create() -> Select[Any]:
     columns = [column for column in TASKS.c if column.key != "id"]
     values = select(*(bindparam(f"new_{c.key}", type_=c.type) for c in columns)).select_from(room)
     task = (
-        insert(TASKS).from_select([c.key for c in columns], values).returning(*TASKS.c).cte("task")
+        insert(TASKS)
+        .from_select([c.key for c in columns], values)
+        .returning(*TASK_FIELDS)
+        .cte("task")
     )
     tag = func.json_array_elements_text(task.c.tags).table_valued("value").alias("tag")
     tagged = (
@@ -65,7 +73,7 @@ def _create() -> Select[Any]:
         tagged.c.user_id, tagged.c.value, literal(1), _as_int(tagged.c.completed)
     ).order_by(tagged.c.value)
     tag_counts = _add_to_counters(counts).cte("tag_counts")
-    return select(*task.c).add_cte(tag_rows, tag_counts)
+    return select(*_fields(task)).add_cte(tag_rows, tag_counts)
 
 
 def _toggle() -> Select[Any]:
@@ -84,7 +92,7 @@ def _toggle() -> Select[Any]:
             completed_at=case((TASKS.c.completed, None), else_=now),
             updated_at=now,
         )
-        .returning(*TASKS.c)
+        .returning(*TASK_FIELDS)
         .cte("task")
     )
     # Every counter of the task (all tasks, and one per tag) gains or loses one completed.
@@ -95,7 +103,7 @@ def _toggle() -> Select[Any]:
         .select_from(task.join(tag, true()))
         .order_by(tag.c.value)
     )
-    return select(*task.c).add_cte(_add_to_counters(counts).cte("counts"))
+    return select(*_fields(task)).add_cte(_add_to_counters(counts).cte("counts"))
 
 
 CREATE = _create()
