@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -100,9 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
-    app.include_router(health.router)
-    app.include_router(tasks_router)
-    app.include_router(tags_router)
+    for router in (tasks_router, tags_router, health.router):
+        _add_routes(app, router)
     document_bearer_auth(app)
     if settings.metrics_enabled:
 
@@ -111,3 +110,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Register `router`'s routes on the app itself, busiest first.
+
+    `include_router` (FastAPI 0.137+) keeps each router as a node resolved on every
+    request, which cost more than a task lookup's query; these routers add nothing to
+    their routes at inclusion (no prefix, dependencies or callbacks), so their routes
+    are complete as they are.
+    """
+    app.router.routes.extend(router.routes)

@@ -129,3 +129,14 @@ async def test_unicode_text_round_trips(client: AsyncClient, tasks_url: str) -> 
     fetched = (await client.get(f"{tasks_url}/{created['id']}")).json()
     assert fetched["title"] == title
     assert fetched["description"] == "line\nbreak"
+
+
+@pytest.mark.parametrize("raw", [b'{"title": "\xff"}', b"[" * 60_000])
+async def test_undecodable_body_is_400(client: AsyncClient, tasks_url: str, raw: bytes) -> None:
+    # Not UTF-8, or nested deeper than a JSON parser goes: refused as FastAPI refuses it.
+    response = await client.post(
+        tasks_url, content=raw, headers={"content-type": "application/json"}
+    )
+
+    assert_problem(response, 400)
+    assert (await client.get(tasks_url)).json() == []

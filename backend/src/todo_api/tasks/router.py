@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.app_state import database_of, settings_of
+from todo_api.direct_route import DirectRoute
 from todo_api.errors import Problem
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import OwnerPath, TaskIdPath
@@ -38,7 +39,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status.HTTP_404_NOT_FOUND: {**_PROBLEM, "description": "No such task for this user"},
 }
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/api/{user_id}/tasks", tags=["tasks"], responses=_ERRORS, route_class=DirectRoute
+)
 tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=_ERRORS)
 
 
@@ -87,7 +90,8 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
     task = await service.create_task(
         database_of(request), owner=user_id, data=body, max_tasks=max_tasks
     )
-    location = str(request.url_for("get_task", user_id=user_id, task_id=task["id"]))
+    # The task's URL is the collection's plus its id (`url_for` searches every route).
+    location = f"{request.url.replace(query='')}/{task['id']}"
     return _json(
         task_json(task), status_code=status.HTTP_201_CREATED, headers={"Location": location}
     )
@@ -111,9 +115,10 @@ async def update_task(
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> None:
+async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> Response:
     """Delete a task."""
     await service.delete_task(database_of(request), owner=user_id, task_id=task_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/{task_id}/complete", response_model=TaskCompletionResult, responses=_NOT_FOUND)
