@@ -34,7 +34,7 @@ def test_postgres_forms_become_asyncpg(raw: str) -> None:
         "app",
     )
     assert (target.url.username, target.url.password) == ("u", "p")
-    assert target.connect_args == {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+    assert target.connect_args == {}
 
 
 @pytest.mark.parametrize("raw", ["sqlite:///./todo.db", "sqlite+aiosqlite:///./todo.db"])
@@ -49,7 +49,7 @@ def test_neon_url_keeps_tls_required() -> None:
     target = parse_database_url(f"{NEON}?sslmode=require&channel_binding=require")
 
     assert target.connect_args["ssl"] == "require"
-    assert "channel_binding" not in target.connect_args["server_settings"]
+    assert "server_settings" not in target.connect_args  # channel_binding is not one
     assert target.url.query == {}
 
 
@@ -57,10 +57,7 @@ def test_other_query_options_become_server_settings_or_driver_options() -> None:
     target = parse_database_url(f"{NEON}?sslmode=prefer&application_name=todo&command_timeout=9")
 
     assert target.connect_args["ssl"] == "prefer"
-    assert target.connect_args["server_settings"] == {
-        "application_name": "todo",
-        "plan_cache_mode": "force_custom_plan",
-    }
+    assert target.connect_args["server_settings"] == {"application_name": "todo"}
     assert target.url.query == {"command_timeout": "9"}
 
 

@@ -81,11 +81,6 @@ def _postgres_target(url: URL, pgbouncer: bool | None) -> DatabaseTarget:
     }
     if pgbouncer is None:
         pgbouncer = "-pooler" in (url.host or "")
-    if not pgbouncer:
-        # A reused prepared statement may switch to a generic plan that ignores the actual
-        # user and search pattern (a 0.05 ms query became 15 ms); plan each execution instead.
-        # (Behind PgBouncer statements are unnamed and planned each time anyway.)
-        server_settings.setdefault("plan_cache_mode", "force_custom_plan")
     if server_settings:
         connect_args["server_settings"] = server_settings
     if pgbouncer:

@@ -216,6 +216,8 @@ class _Shape:
 class ListStatements:
     page: Select[Any]  # the page, one task more than asked; when counted, rows carry the total
     total: Select[Any]  # the total alone: when not counted, or for a page past the last task
+    # Planned for each user's values: how many tasks have a word or a tag varies by user.
+    custom_plans: bool
 
 
 TOTAL = "matching_total"
@@ -242,7 +244,11 @@ def _statements(shape: _Shape) -> ListStatements:
         .order_by(*_ordering(shape, column))
         .limit(bindparam("page_size", type_=Integer))
     )
-    return ListStatements(page, select(total) if shape.counted else select(total).where(*matching))
+    return ListStatements(
+        page=page,
+        total=select(total) if shape.counted else select(total).where(*matching),
+        custom_plans=bool(shape.words or shape.tags),
+    )
 
 
 def _filters(shape: _Shape, owner: BindParameter[Any]) -> list[ColumnElement[bool]]:

@@ -91,7 +91,7 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
         database_of(request), owner=user_id, data=body, max_tasks=max_tasks
     )
     # The task's URL is the collection's plus its id (`url_for` searches every route).
-    location = f"{request.url.replace(query='')}/{task['id']}"
+    location = f"{str(request.url).partition('?')[0]}/{task['id']}"
     return _json(
         task_json(task), status_code=status.HTTP_201_CREATED, headers={"Location": location}
     )

@@ -17,7 +17,7 @@ from todo_api.sql import Database, Row
 from todo_api.sql_types import UTCDateTime, utc_now
 from todo_api.tasks import single_statement
 from todo_api.tasks.counts import Counted, recount, tag_counts
-from todo_api.tasks.listing import TOTAL, TaskListQuery
+from todo_api.tasks.listing import TOTAL, ListStatements, TaskListQuery
 from todo_api.tasks.models import TASK_FIELDS, TASKS, Task, TaskTag
 from todo_api.tasks.recurrence import next_due
 from todo_api.tasks.schemas import TagCount, TaskCreate, TaskUpdate
@@ -73,6 +73,15 @@ _TOGGLE = (
 async def list_tasks(db: Database, *, owner: str, query: TaskListQuery) -> TaskPage:
     statements = query.statements()
     params = query.parameters(owner, utc_now())
+    if statements.custom_plans:
+        async with db.transaction(custom_plans=True) as tx:
+            return await _page(tx, statements, params, query)
+    return await _page(db, statements, params, query)
+
+
+async def _page(
+    db: Database, statements: ListStatements, params: dict[str, Any], query: TaskListQuery
+) -> TaskPage:
     tasks = await db.all(statements.page, params)
     if query.counter_tag() is None:
         counted = await db.first(statements.total, params)
