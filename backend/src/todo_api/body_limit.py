@@ -5,7 +5,6 @@ streamed without one is counted as it arrives and cut off once it passes the lim
 """
 
 from starlette import status
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,7 +20,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
+        declared = _content_length(scope)
         if declared.isdigit() and int(declared) > self.max_bytes:
             response = problem_response(
                 status.HTTP_413_CONTENT_TOO_LARGE, self._detail(), headers={"Connection": "close"}
@@ -46,3 +45,12 @@ class BodySizeLimit:
 
     def _detail(self) -> str:
         return f"The request body is larger than {self.max_bytes} bytes."
+
+
+def _content_length(scope: Scope) -> str:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.decode("latin-1")
+    return ""

@@ -5,6 +5,7 @@ Task responses are serialised straight from the stored rows, once (the schemas i
 """
 
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response, status
@@ -64,8 +65,7 @@ async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
     page = await service.list_tasks(database_of(request), owner=user_id, query=query)
     headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor is not None:
-        next_url = request.url.include_query_params(cursor=page.next_cursor)
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        headers["Link"] = f'<{_with_cursor(request, page.next_cursor)}>; rel="next"'
     return _json([task_json(task) for task in page.tasks], headers=headers)
 
 
@@ -137,6 +137,13 @@ async def complete_task(
     change = await service.set_completion(db, owner=user_id, task_id=task_id, completed=completed)
     following = change.next_occurrence
     return _json(task_json(change.task) | {"next_occurrence": following and task_json(following)})
+
+
+def _with_cursor(request: Request, cursor: str) -> str:
+    """This request's URL with `cursor` in place of any cursor it had."""
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
+    query.append(("cursor", cursor))
+    return f"{str(request.url).partition('?')[0]}?{urlencode(query)}"
 
 
 def _json(
