@@ -58,3 +58,35 @@ async def idle_in_transaction(url: str) -> int:
         )
     finally:
         await connection.close()
+
+
+async def test_a_request_waiting_past_the_pool_timeout_is_503(cluster: Cluster) -> None:
+    settings = make_settings(
+        cluster.url(),
+        db_command_timeout=5.0,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout=0.5,
+    )
+    async with serve(create_app(settings)) as client:
+        task = (await client.post("/api/pool-user/tasks", json={"title": "locked"})).json()
+        locker = await asyncpg.connect(cluster.url())
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("SELECT * FROM tasks WHERE id = $1 FOR UPDATE", task["id"])
+        try:
+            holding = asyncio.ensure_future(
+                client.put(f"/api/pool-user/tasks/{task['id']}", json={"title": "waits"})
+            )
+            await asyncio.sleep(0.2)  # the update now holds the pool's only connection
+            started = time.monotonic()
+            waiting = await client.get(f"/api/pool-user/tasks/{task['id']}")
+            waited = time.monotonic() - started
+        finally:
+            await transaction.rollback()
+            await locker.close()
+        held = await holding
+
+    assert_problem(waiting, 503)
+    assert 0.4 < waited < 3
+    assert held.status_code == 200  # served once the lock was released
