@@ -13,6 +13,7 @@ anything that must be atomic across statements runs inside one.
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -112,35 +113,40 @@ class _Compiled:
         ]
 
 
+_Found = tuple[_Compiled, Sequence[Any] | None]  # the compiled form and the statement's values
+
+
 class _Compiler:
     """Compiles each statement shape once for asyncpg."""
 
     def __init__(self) -> None:
         self.dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
         self._cache: dict[Any, _Compiled] = {}
-        self._by_identity: dict[int, tuple[ClauseElement, _Compiled]] = {}
+        # Statements built once (module constants, one per list shape) are found by identity:
+        # hashing a cache key each time cost as much as the rest of running a lookup.
+        self._by_identity: dict[int, tuple[weakref.ref[ClauseElement], _Found]] = {}
 
-    def compile(self, statement: Executable) -> tuple[_Compiled, Sequence[Any] | None]:
+    def compile(self, statement: Executable) -> _Found:
         assert isinstance(statement, ClauseElement)
+        held = self._by_identity.get(id(statement))
+        if held is not None and held[0]() is statement:
+            return held[1]
         key = statement._generate_cache_key()
         if key is None:
             # SQLAlchemy cannot key this shape (ON CONFLICT ... SET, for one): it is compiled
             # once per statement object, so such statements are built once and reused.
-            held = self._by_identity.get(id(statement))
-            if held is None or held[0] is not statement:
-                if len(self._by_identity) >= _MAX_COMPILED:
-                    self._by_identity.clear()
-                held = self._by_identity[id(statement)] = (
-                    statement,
-                    self._compile(statement, None),
-                )
-            return held[1], None
-        found = self._cache.get(key.key)
-        if found is None:
-            if len(self._cache) >= _MAX_COMPILED:
-                self._cache.clear()
-            found = self._cache[key.key] = self._compile(statement, key)
-        return found, key.bindparams
+            found: _Found = (self._compile(statement, None), None)
+        else:
+            compiled = self._cache.get(key.key)
+            if compiled is None:
+                if len(self._cache) >= _MAX_COMPILED:
+                    self._cache.clear()
+                compiled = self._cache[key.key] = self._compile(statement, key)
+            found = (compiled, key.bindparams)
+        if len(self._by_identity) >= _MAX_COMPILED:
+            self._by_identity.clear()
+        self._by_identity[id(statement)] = (weakref.ref(statement), found)
+        return found
 
     def _compile(self, statement: ClauseElement, key: CacheKey | None) -> _Compiled:
         # With its cache key, the compiled form takes the values of any statement of its shape.
