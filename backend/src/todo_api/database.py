@@ -1,4 +1,5 @@
-"""The database the app runs on (built by the lifespan), its engine, and the route dependency."""
+"""The database the app runs on (opened and closed by the lifespan), and engines for SQLite
+and migrations."""
 
 from typing import Any
 

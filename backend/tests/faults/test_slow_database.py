@@ -3,6 +3,8 @@ and no session is left idle in a transaction."""
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
@@ -21,11 +23,7 @@ async def test_a_statement_past_the_timeout_is_503_and_nothing_is_left_open(
     async with serve(create_app(settings)) as client:
         task = (await client.post("/api/slow-user/tasks", json={"title": "locked"})).json()
         other = (await client.post("/api/slow-user/tasks", json={"title": "free"})).json()
-        locker = await asyncpg.connect(cluster.url())
-        transaction = locker.transaction()
-        await transaction.start()
-        await locker.execute("SELECT * FROM tasks WHERE id = $1 FOR UPDATE", task["id"])
-        try:
+        async with row_locked(cluster.url(), task["id"]):
             started = time.monotonic()
             blocked = [
                 client.put(f"/api/slow-user/tasks/{task['id']}", json={"title": "waits"})
@@ -34,9 +32,6 @@ async def test_a_statement_past_the_timeout_is_503_and_nothing_is_left_open(
             served = [client.get(f"/api/slow-user/tasks/{other['id']}") for _ in range(5)]
             responses = await asyncio.gather(*blocked, *served)
             elapsed = time.monotonic() - started
-        finally:
-            await transaction.rollback()
-            await locker.close()
         after = await client.put(f"/api/slow-user/tasks/{task['id']}", json={"title": "now free"})
         idle = await idle_in_transaction(cluster.url())
 
@@ -46,6 +41,18 @@ async def test_a_statement_past_the_timeout_is_503_and_nothing_is_left_open(
     assert elapsed < 5
     assert after.status_code == 200
     assert idle == 0
+
+
+@asynccontextmanager
+async def row_locked(url: str, task_id: int) -> AsyncIterator[None]:
+    """Task `task_id` locked FOR UPDATE by another session until the block ends."""
+    locker = await asyncpg.connect(url)
+    try:
+        async with locker.transaction():
+            await locker.execute("SELECT * FROM tasks WHERE id = $1 FOR UPDATE", task_id)
+            yield
+    finally:
+        await locker.close()
 
 
 async def idle_in_transaction(url: str) -> int:
@@ -70,11 +77,7 @@ async def test_a_request_waiting_past_the_pool_timeout_is_503(cluster: Cluster) 
     )
     async with serve(create_app(settings)) as client:
         task = (await client.post("/api/pool-user/tasks", json={"title": "locked"})).json()
-        locker = await asyncpg.connect(cluster.url())
-        transaction = locker.transaction()
-        await transaction.start()
-        await locker.execute("SELECT * FROM tasks WHERE id = $1 FOR UPDATE", task["id"])
-        try:
+        async with row_locked(cluster.url(), task["id"]):
             holding = asyncio.ensure_future(
                 client.put(f"/api/pool-user/tasks/{task['id']}", json={"title": "waits"})
             )
@@ -82,9 +85,6 @@ async def test_a_request_waiting_past_the_pool_timeout_is_503(cluster: Cluster) 
             started = time.monotonic()
             waiting = await client.get(f"/api/pool-user/tasks/{task['id']}")
             waited = time.monotonic() - started
-        finally:
-            await transaction.rollback()
-            await locker.close()
         held = await holding
 
     assert_problem(waiting, 503)

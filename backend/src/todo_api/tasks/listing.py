@@ -216,6 +216,7 @@ class _Shape:
 class ListStatements:
     page: Select[Any]  # the page, one task more than asked; when counted, rows carry the total
     total: Select[Any]  # the total alone: when not counted, or for a page past the last task
+    counted: bool  # the counters give the total, so each row of the page carries it
     # Planned for each user's values: how many tasks have a word or a tag varies by user.
     custom_plans: bool
 
@@ -247,6 +248,7 @@ def _statements(shape: _Shape) -> ListStatements:
     return ListStatements(
         page=page,
         total=select(total) if shape.counted else select(total).where(*matching),
+        counted=shape.counted,
         custom_plans=bool(shape.words or shape.tags),
     )
 

@@ -91,7 +91,7 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
         database_of(request), owner=user_id, data=body, max_tasks=max_tasks
     )
     # The task's URL is the collection's plus its id (`url_for` searches every route).
-    location = f"{str(request.url).partition('?')[0]}/{task['id']}"
+    location = f"{_without_query(request)}/{task['id']}"
     return _json(
         task_json(task), status_code=status.HTTP_201_CREATED, headers={"Location": location}
     )
@@ -143,7 +143,12 @@ def _with_cursor(request: Request, cursor: str) -> str:
     """This request's URL with `cursor` in place of any cursor it had."""
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
     query.append(("cursor", cursor))
-    return f"{str(request.url).partition('?')[0]}?{urlencode(query)}"
+    return f"{_without_query(request)}?{urlencode(query)}"
+
+
+def _without_query(request: Request) -> str:
+    # Starlette escapes any "?" in the path, so the first one starts the query string.
+    return str(request.url).partition("?")[0]
 
 
 def _json(

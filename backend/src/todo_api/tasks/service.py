@@ -83,7 +83,7 @@ async def _page(
     db: Database, statements: ListStatements, params: dict[str, Any], query: TaskListQuery
 ) -> TaskPage:
     tasks = await db.all(statements.page, params)
-    if query.counter_tag() is None:
+    if not statements.counted:
         counted = await db.first(statements.total, params)
     elif tasks or query.cursor is None:
         counted = tasks[0] if tasks else None  # no tasks and no cursor: none match
