@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any, get_type_hints
 
+import orjson
 from fastapi import Request, Response
 from fastapi.dependencies.utils import request_body_to_args
 from fastapi.exceptions import RequestValidationError
@@ -77,7 +78,11 @@ class DirectRoute(APIRoute):
 
 
 async def _json_body(request: Request) -> Any:
-    """The body as FastAPI reads it: JSON if declared so, the raw bytes otherwise, None if empty."""
+    """The body as FastAPI reads it: JSON if declared so, the raw bytes otherwise, None if empty.
+
+    Parsed as strict JSON (RFC 8259): UTF-8 text only, so a string escape naming a lone
+    surrogate (which no database can store) or a NaN is refused like any malformed JSON.
+    """
     body = await request.body()
     if not body:
         return None
@@ -86,15 +91,20 @@ async def _json_body(request: Request) -> Any:
     if maintype != "application" or not (subtype == "json" or subtype.endswith("+json")):
         return body  # refused by validation: the body must be a JSON object
     try:
-        return json.loads(body)
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as strict_error:
+        error: json.JSONDecodeError = strict_error
+    try:  # refused: the standard parser says why, so errors read as FastAPI's do
+        json.loads(body)
     except json.JSONDecodeError as exc:
-        error = {
-            "type": "json_invalid",
-            "loc": ("body", exc.pos),
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": {"error": exc.msg},
-        }
-        raise RequestValidationError([error], body=exc.doc) from exc
+        error = exc
     except (ValueError, RecursionError) as exc:  # not UTF-8, or nested too deep
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+    detail = {
+        "type": "json_invalid",
+        "loc": ("body", error.pos),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": error.msg},
+    }
+    raise RequestValidationError([detail], body=error.doc)

@@ -140,3 +140,40 @@ async def test_undecodable_body_is_400(client: AsyncClient, tasks_url: str, raw:
 
     assert_problem(response, 400)
     assert (await client.get(tasks_url)).json() == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b'{"title": "a\\ud800b"}', id="title-lone-high-surrogate"),
+        pytest.param(b'{"title": "ok", "description": "\\udc00"}', id="description-lone-low"),
+        pytest.param(b'{"title": "ok", "tags": ["\\ud83d"]}', id="tag-lone-surrogate"),
+        pytest.param(b'{"title": "ok", "\\ud800": 1}', id="key-lone-surrogate"),
+        pytest.param(b'{"title": "ok", "completed": NaN}', id="nan"),
+    ],
+)
+async def test_json_that_is_not_unicode_text_is_422(
+    client: AsyncClient, tasks_url: str, raw: bytes
+) -> None:
+    # A lone surrogate is not text any database stores (it was a 500); NaN is not JSON.
+    task = (await client.post(tasks_url, json={"title": "original"})).json()
+    headers = {"content-type": "application/json"}
+
+    created = await client.post(tasks_url, content=raw, headers=headers)
+    updated = await client.put(f"{tasks_url}/{task['id']}", content=raw, headers=headers)
+
+    for response in (created, updated):
+        problem = assert_problem(response, 422)
+        assert [error["type"] for error in problem["errors"]] == ["json_invalid"]
+    assert (await client.get(tasks_url)).json() == [task]
+
+
+async def test_escaped_surrogate_pair_is_text(client: AsyncClient, tasks_url: str) -> None:
+    raw = b'{"title": "launch \\ud83d\\ude80", "tags": ["\\u00e9t\\u00e9"]}'
+
+    response = await client.post(
+        tasks_url, content=raw, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["title"], response.json()["tags"]) == ("launch 🚀", ["été"])
