@@ -29,6 +29,7 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import _anonymous_label
 
 Row = Mapping[str, Any]  # read-only: asyncpg Records on PostgreSQL, dicts on SQLite
 Params = Mapping[str, Any]
@@ -92,16 +93,20 @@ class Database(ABC):
 class _Compiled:
     sql: str
     compiled: SQLCompiler
-    bind_processors: Mapping[str, Callable[[Any], Any]]
+    names: Sequence[str]  # the bind parameters, in the order of the statement's $n
+    bind_processors: Sequence[tuple[int, Callable[[Any], Any]]]  # (position, processor)
+    required: frozenset[str]  # bind parameters the caller must give
+    # The caller's parameter names are the bind names: values are taken by name, without
+    # SQLAlchemy's per-parameter lookup (not so for computed values).
+    by_name: bool
     result_processors: Sequence[tuple[str, Callable[[Any], Any]]]
 
-    def arguments(self, extracted: Sequence[Any] | None, given: Params | None) -> list[Any]:
-        params = self.compiled.construct_params(given, extracted_parameters=extracted)
-        processors = self.bind_processors
-        return [
-            processors[name](params[name]) if name in processors else params[name]
-            for name in self.compiled.positiontup or ()
-        ]
+    def bind(self, extracted: Sequence[Any] | None) -> _Bound:
+        """This shape with a statement's own values (literals, defaults) for its parameters."""
+        values = self.compiled.construct_params(
+            extracted_parameters=extracted, escape_names=False, _check=False
+        )
+        return _Bound(self, extracted, values)
 
     def rows(self, records: list[asyncpg.Record]) -> list[Row]:
         if not self.result_processors:
@@ -113,20 +118,42 @@ class _Compiled:
         ]
 
 
-_Found = tuple[_Compiled, Sequence[Any] | None]  # the compiled form and the statement's values
+@dataclass(frozen=True)
+class _Bound:
+    compiled: _Compiled
+    extracted: Sequence[Any] | None
+    own_values: Mapping[str, Any]
+
+    def arguments(self, given: Params | None) -> list[Any]:
+        """The positional arguments: `given` values by name, the statement's own otherwise."""
+        shape = self.compiled
+        given = given or {}
+        values: Mapping[str, Any]
+        if shape.by_name and shape.required <= given.keys():
+            values = {**self.own_values, **given}
+        else:  # SQLAlchemy's way, which also names a missing parameter
+            values = shape.compiled.construct_params(
+                given, extracted_parameters=self.extracted, escape_names=False
+            )
+        arguments = [values[name] for name in shape.names]
+        for position, process in shape.bind_processors:
+            arguments[position] = process(arguments[position])
+        return arguments
 
 
 class _Compiler:
     """Compiles each statement shape once for asyncpg."""
 
     def __init__(self) -> None:
-        self.dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        # JSON parameters serialised as the API serialises responses.
+        self.dialect = PGDialect_asyncpg(json_serializer=_json_text)  # type: ignore[no-untyped-call]
         self._cache: dict[Any, _Compiled] = {}
         # Statements built once (module constants, one per list shape) are found by identity:
-        # hashing a cache key each time cost as much as the rest of running a lookup.
-        self._by_identity: dict[int, tuple[weakref.ref[ClauseElement], _Found]] = {}
+        # hashing a cache key and collecting its values each time cost as much as the rest
+        # of running a lookup.
+        self._by_identity: dict[int, tuple[weakref.ref[ClauseElement], _Bound]] = {}
 
-    def compile(self, statement: Executable) -> _Found:
+    def compile(self, statement: Executable) -> _Bound:
         assert isinstance(statement, ClauseElement)
         held = self._by_identity.get(id(statement))
         if held is not None and held[0]() is statement:
@@ -135,23 +162,24 @@ class _Compiler:
         if key is None:
             # SQLAlchemy cannot key this shape (ON CONFLICT ... SET, for one): it is compiled
             # once per statement object, so such statements are built once and reused.
-            found: _Found = (self._compile(statement, None), None)
+            bound = self._compile(statement, None).bind(None)
         else:
             compiled = self._cache.get(key.key)
             if compiled is None:
                 if len(self._cache) >= _MAX_COMPILED:
                     self._cache.clear()
                 compiled = self._cache[key.key] = self._compile(statement, key)
-            found = (compiled, key.bindparams)
+            bound = compiled.bind(key.bindparams)
         if len(self._by_identity) >= _MAX_COMPILED:
             self._by_identity.clear()
-        self._by_identity[id(statement)] = (weakref.ref(statement), found)
-        return found
+        self._by_identity[id(statement)] = (weakref.ref(statement), bound)
+        return bound
 
     def _compile(self, statement: ClauseElement, key: CacheKey | None) -> _Compiled:
         # With its cache key, the compiled form takes the values of any statement of its shape.
         compiled = statement.compile(dialect=self.dialect, cache_key=key)
         assert isinstance(compiled, SQLCompiler)
+        names = list(compiled.positiontup or ())
         processors = {
             name: process
             for name, process in compiled._bind_processors.items()
@@ -161,8 +189,36 @@ class _Compiler:
             (entry.keyname, entry.type._cached_result_processor(self.dialect, None))
             for entry in compiled._result_columns
         ]
-        results = [(key, process) for key, process in columns if process is not None]
-        return _Compiled(compiled.string, compiled, processors, results)
+        return _Compiled(
+            sql=compiled.string,
+            compiled=compiled,
+            names=names,
+            bind_processors=[
+                (position, processors[name])
+                for position, name in enumerate(names)
+                if name in processors
+            ],
+            required=frozenset(name for bind, name in compiled.bind_names.items() if bind.required),
+            by_name=not _values_computed(compiled),
+            result_processors=[(key, process) for key, process in columns if process is not None],
+        )
+
+
+def _values_computed(compiled: SQLCompiler) -> bool:
+    """Whether some parameter is not simply "the caller's value by its name, or its own"."""
+    return bool(
+        compiled.literal_execute_params
+        or compiled.post_compile_params
+        or any(
+            bind.callable is not None
+            or (name != bind.key and not isinstance(bind.key, _anonymous_label))
+            for bind, name in compiled.bind_names.items()
+        )
+    )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 class PostgresDatabase(Database):
@@ -186,8 +242,9 @@ class PostgresDatabase(Database):
     async def all(
         self, statement: Executable, params: Params | None = None, *, writes: bool = False
     ) -> list[Row]:
-        compiled, extracted = self._compiler.compile(statement)
-        arguments = compiled.arguments(extracted, params)
+        bound = self._compiler.compile(statement)
+        arguments = bound.arguments(params)
+        compiled = bound.compiled
         if self._connection is not None:
             return compiled.rows(await self._connection.fetch(compiled.sql, *arguments))
         for retry in (False,) if writes else (True, False):

@@ -1,0 +1,99 @@
+"""Statement arguments built by name match what SQLAlchemy's own parameter handling builds."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, literal, select
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.sql import ClauseElement
+
+from todo_api.sql import _Compiler
+from todo_api.tasks import service, single_statement
+from todo_api.tasks.listing import TaskListQuery
+from todo_api.tasks.models import TASKS
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def _sqlalchemy_arguments(compiler: _Compiler, statement: ClauseElement, params: Any) -> list[Any]:
+    """The reference: SQLAlchemy's own, as its execution context builds positional arguments."""
+    compiled = statement.compile(dialect=compiler.dialect)
+    values = compiled.construct_params(params, escape_names=False)
+    processors = compiled._bind_processors
+    return [
+        processors[name](values[name]) if callable(processors.get(name)) else values[name]
+        for name in compiled.positiontup or ()
+    ]
+
+
+def _create_params() -> dict[str, Any]:
+    task = {
+        "user_id": "alice",
+        "title": "Buy milk",
+        "description": None,
+        "completed": True,
+        "priority": "high",
+        "tags": ["home", "été"],
+        "due_at": NOW,
+        "completed_at": NOW,
+        "recurrence_frequency": "weekly",
+        "recurrence_interval": 2,
+        "title_sort": "buy milk",
+        "search_text": "buy milk\n",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return {**{f"new_{key}": value for key, value in task.items()}, "max_tasks": 10}
+
+
+def _list(query: str) -> tuple[ClauseElement, dict[str, Any]]:
+    from starlette.datastructures import QueryParams
+
+    listing = TaskListQuery.from_query(QueryParams(query))
+    return listing.statements().page, listing.parameters("alice", NOW)
+
+
+CASES = {
+    "create": (single_statement.CREATE, _create_params()),
+    "toggle": (single_statement.TOGGLE, {"owner": "alice", "task_id": 7, "now": NOW}),
+    "get": (service._GET, {"owner": "alice", "task_id": 7}),
+    "list": _list("limit=50"),
+    "list-filtered": _list("status=pending&priority=high&tag=home&q=milk&sort=due_date"),
+    # Built per request, with a literal value of its own.
+    "literal": (
+        select(TASKS.c.id, literal(3)).where(TASKS.c.user_id == bindparam("owner")),
+        {"owner": "alice"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_arguments_match_sqlalchemy(name: str) -> None:
+    statement, params = CASES[name]
+    compiler = _Compiler()
+
+    for _ in range(2):  # compiled, then found again by identity
+        assert compiler.compile(statement).arguments(params) == _sqlalchemy_arguments(
+            compiler, statement, params
+        )
+
+
+def test_statements_of_one_shape_keep_their_own_values() -> None:
+    compiler = _Compiler()
+    three, four = (select(literal(n), bindparam("x")) for n in (3, 4))
+
+    assert compiler.compile(three).arguments({"x": 1}) == [3, 1]
+    assert compiler.compile(four).arguments({"x": 1}) == [4, 1]
+
+
+def test_a_missing_parameter_is_named() -> None:
+    with pytest.raises(InvalidRequestError, match="task_id"):
+        _Compiler().compile(service._GET).arguments({"owner": "alice"})
+
+
+def test_parameters_with_escaped_names_are_taken_by_name() -> None:
+    statement = select(bindparam("a.b"), bindparam("plain"))
+    compiler = _Compiler()
+
+    assert compiler.compile(statement).arguments({"a.b": 1, "plain": 2}) == [1, 2]
