@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from todo_api.sql import _Compiler
 from todo_api.tasks import service, single_statement
@@ -16,13 +17,15 @@ from todo_api.tasks.models import TASKS
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def _sqlalchemy_arguments(compiler: _Compiler, statement: ClauseElement, params: Any) -> list[Any]:
+def _sqlalchemy_arguments(compiler: _Compiler, statement: Executable, params: Any) -> list[Any]:
     """The reference: SQLAlchemy's own, as its execution context builds positional arguments."""
+    assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=compiler.dialect)
+    assert isinstance(compiled, SQLCompiler)
     values = compiled.construct_params(params, escape_names=False)
-    processors = compiled._bind_processors
+    processors = {name: p for name, p in compiled._bind_processors.items() if callable(p)}
     return [
-        processors[name](values[name]) if callable(processors.get(name)) else values[name]
+        processors[name](values[name]) if name in processors else values[name]
         for name in compiled.positiontup or ()
     ]
 
@@ -47,14 +50,14 @@ def _create_params() -> dict[str, Any]:
     return {**{f"new_{key}": value for key, value in task.items()}, "max_tasks": 10}
 
 
-def _list(query: str) -> tuple[ClauseElement, dict[str, Any]]:
+def _list(query: str) -> tuple[Executable, dict[str, Any]]:
     from starlette.datastructures import QueryParams
 
     listing = TaskListQuery.from_query(QueryParams(query))
     return listing.statements().page, listing.parameters("alice", NOW)
 
 
-CASES = {
+CASES: dict[str, tuple[Executable, dict[str, Any]]] = {
     "create": (single_statement.CREATE, _create_params()),
     "toggle": (single_statement.TOGGLE, {"owner": "alice", "task_id": 7, "now": NOW}),
     "get": (service._GET, {"owner": "alice", "task_id": 7}),
@@ -81,7 +84,8 @@ def test_arguments_match_sqlalchemy(name: str) -> None:
 
 def test_statements_of_one_shape_keep_their_own_values() -> None:
     compiler = _Compiler()
-    three, four = (select(literal(n), bindparam("x")) for n in (3, 4))
+    three: Executable = select(literal(3), bindparam("x"))
+    four: Executable = select(literal(4), bindparam("x"))
 
     assert compiler.compile(three).arguments({"x": 1}) == [3, 1]
     assert compiler.compile(four).arguments({"x": 1}) == [4, 1]
@@ -93,7 +97,7 @@ def test_a_missing_parameter_is_named() -> None:
 
 
 def test_parameters_with_escaped_names_are_taken_by_name() -> None:
-    statement = select(bindparam("a.b"), bindparam("plain"))
+    statement: Executable = select(bindparam("a.b"), bindparam("plain"))
     compiler = _Compiler()
 
     assert compiler.compile(statement).arguments({"a.b": 1, "plain": 2}) == [1, 2]
