@@ -30,7 +30,7 @@ async def create_schema(url: str) -> None:
 def main() -> None:
     url = os.environ["DATABASE_URL"]
     asyncio.run(create_schema(url))
-    in_schema = f"{url}?search_path={SCHEMA}"
+    in_schema = f"{url}{'&' if '?' in url else '?'}search_path={SCHEMA}"
     migrate = [sys.executable, "-m", "todo_api.cli", "migrate"]
     env = {**os.environ, "DATABASE_URL": in_schema}
     subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)

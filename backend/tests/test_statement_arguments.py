@@ -77,9 +77,9 @@ def test_arguments_match_sqlalchemy(name: str) -> None:
     compiler = _Compiler()
 
     for _ in range(2):  # compiled, then found again by identity
-        assert compiler.compile(statement).arguments(params) == _sqlalchemy_arguments(
-            compiler, statement, params
-        )
+        bound = compiler.compile(statement)
+        assert bound.compiled.by_name  # taken by name, not through SQLAlchemy's own path
+        assert bound.arguments(params) == _sqlalchemy_arguments(compiler, statement, params)
 
 
 def test_statements_of_one_shape_keep_their_own_values() -> None:

@@ -80,8 +80,9 @@ class DirectRoute(APIRoute):
 async def _json_body(request: Request) -> Any:
     """The body as FastAPI reads it: JSON if declared so, the raw bytes otherwise, None if empty.
 
-    Parsed as strict JSON (RFC 8259): UTF-8 text only, so a string escape naming a lone
-    surrogate (which no database can store) or a NaN is refused like any malformed JSON.
+    Parsed as strict JSON (RFC 8259): UTF-8 text without a byte-order mark, so a string escape
+    naming a lone surrogate (which no database can store) or a NaN is refused like any
+    malformed JSON.
     """
     body = await request.body()
     if not body:
@@ -94,7 +95,7 @@ async def _json_body(request: Request) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as strict_error:
         error: json.JSONDecodeError = strict_error
-    try:  # refused: the standard parser says why, so errors read as FastAPI's do
+    try:  # refused: if the standard parser refuses it too, its error is FastAPI's
         json.loads(body)
     except json.JSONDecodeError as exc:
         error = exc

@@ -150,12 +150,14 @@ async def test_undecodable_body_is_400(client: AsyncClient, tasks_url: str, raw:
         pytest.param(b'{"title": "ok", "tags": ["\\ud83d"]}', id="tag-lone-surrogate"),
         pytest.param(b'{"title": "ok", "\\ud800": 1}', id="key-lone-surrogate"),
         pytest.param(b'{"title": "ok", "completed": NaN}', id="nan"),
+        pytest.param(b'\xef\xbb\xbf{"title": "ok"}', id="byte-order-mark"),
     ],
 )
-async def test_json_that_is_not_unicode_text_is_422(
+async def test_json_that_is_not_strict_utf8_json_is_422(
     client: AsyncClient, tasks_url: str, raw: bytes
 ) -> None:
-    # A lone surrogate is not text any database stores (it was a 500); NaN is not JSON.
+    # A lone surrogate is not text any database stores (it was a 500); NaN is not JSON, and
+    # JSON between systems is UTF-8 without a byte-order mark (RFC 8259).
     task = (await client.post(tasks_url, json={"title": "original"})).json()
     headers = {"content-type": "application/json"}
 
