@@ -165,3 +165,21 @@ async def test_missing_task_is_404_on_every_route(client: AsyncClient, tasks_url
     ):
         body = assert_problem(response, 404)
         assert body["detail"] == "Task 999999 was not found."
+
+
+async def test_location_and_link_are_valid_urls_for_any_user_id(client: AsyncClient) -> None:
+    # A user id may hold spaces, non-ASCII letters and URL delimiters: headers carry the
+    # path percent-encoded, as the client sent it, so the URLs work as given.
+    encoded = tasks_url = "/api/ann%20lee%20%C3%A9%3F%23%25/tasks"  # "ann lee é?#%"
+
+    first = await client.post(tasks_url, json={"title": "one"})
+    await client.post(tasks_url, json={"title": "two"})
+    page = await client.get(tasks_url, params={"limit": 1})
+
+    location = first.headers["location"]
+    assert location == f"http://test{encoded}/{first.json()['id']}"
+    assert (await client.get(location)).json() == first.json()
+    link = page.headers["link"]
+    assert link.startswith(f"<http://test{encoded}?limit=1&cursor=")
+    next_page = await client.get(link[1 : link.index(">")])
+    assert [task["title"] for task in next_page.json()] == ["one"]

@@ -5,7 +5,7 @@ Task responses are serialised straight from the stored rows, once (the schemas i
 """
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response, status
@@ -147,8 +147,14 @@ def _with_cursor(request: Request, cursor: str) -> str:
 
 
 def _without_query(request: Request) -> str:
-    # Starlette escapes any "?" in the path, so the first one starts the query string.
-    return str(request.url).partition("?")[0]
+    """This request's URL without its query, the path percent-encoded: a user id may hold
+    spaces, non-ASCII letters or delimiters, which Starlette's URL leaves as they are."""
+    url = request.url  # scheme and host as Starlette validates them
+    path = quote(request.scope["path"], safe=_PATH_SAFE)
+    return f"{url.scheme}://{url.netloc}{path}" if url.netloc else path
+
+
+_PATH_SAFE = "/:@!$&'()*+,;="  # what a path may hold unencoded besides unreserved characters
 
 
 def _json(
