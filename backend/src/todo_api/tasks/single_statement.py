@@ -25,11 +25,6 @@ def _add_to_counters(rows: Select[Any]) -> Any:
     return adding_to_counters(insert(TASK_COUNTS).from_select(list(COUNTER_KEYS), rows))
 
 
-def _fields(task: Any) -> list[ColumnElement[Any]]:
-    """The written task's TASK_FIELDS, as the statement returns it."""
-    return [task.c[column.key] for column in TASK_FIELDS]
-
-
 def _as_int(flag: ColumnElement[bool]) -> ColumnElement[int]:
     return case((flag, 1), else_=0)
 
@@ -73,7 +68,7 @@ def _create() -> Select[Any]:
         tagged.c.user_id, tagged.c.value, literal(1), _as_int(tagged.c.completed)
     ).order_by(tagged.c.value)
     tag_counts = _add_to_counters(counts).cte("tag_counts")
-    return select(*_fields(task)).add_cte(tag_rows, tag_counts)
+    return select(*task.c).add_cte(tag_rows, tag_counts)
 
 
 def _toggle() -> Select[Any]:
@@ -103,7 +98,7 @@ def _toggle() -> Select[Any]:
         .select_from(task.join(tag, true()))
         .order_by(tag.c.value)
     )
-    return select(*_fields(task)).add_cte(_add_to_counters(counts).cte("counts"))
+    return select(*task.c).add_cte(_add_to_counters(counts).cte("counts"))
 
 
 CREATE = _create()
