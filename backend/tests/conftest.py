@@ -26,9 +26,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 from sqlmodel import SQLModel
 
-from todo_api import migrate
 from todo_api.config import Settings
-from todo_api.database import build_engine
+from todo_api.db import migrate
+from todo_api.db.connect import build_engine
 from todo_api.main import create_app
 from todo_api.tasks import models  # noqa: F401  (every table in SQLModel.metadata)
 

@@ -129,7 +129,7 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
 def test_served_app_freezes_what_startup_built(tmp_path: Path) -> None:
     # In a child process: freezing objects in the test process would keep them forever.
     script = (
-        "import gc; from todo_api.serving import create_served_app; "
+        "import gc; from todo_api.ops.serving import create_served_app; "
         "before = gc.get_freeze_count(); create_served_app(); "
         "print(before, gc.get_freeze_count(), gc.get_threshold()[0])"
     )

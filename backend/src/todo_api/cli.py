@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import uvicorn
 from pydantic import ValidationError
 
-from todo_api import migrate
 from todo_api.auth.setup import AuthConfigurationError, plan_auth
 from todo_api.auth.tokens import CannotMint, mint_token
 from todo_api.config import Settings, get_settings
-from todo_api.database_url import InvalidDatabaseURL
-from todo_api.logging_setup import configure_logging, logging_config
+from todo_api.db import migrate
+from todo_api.db.url import InvalidDatabaseURL
+from todo_api.ops.logs import configure_logging, logging_config
 
 logger = logging.getLogger("todo_api")
 
@@ -52,7 +52,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # Workers build their own settings from the environment: hand the flag on that way.
         os.environ["ACCESS_LOG"] = "true" if args.access_log else "false"
     uvicorn.run(
-        "todo_api.serving:create_served_app",
+        "todo_api.ops.serving:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

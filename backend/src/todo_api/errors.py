@@ -16,7 +16,7 @@ from starlette import status
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from todo_api.sql import CONNECTION_LOST
+from todo_api.db.executor import CONNECTION_LOST
 
 logger = logging.getLogger(__name__)
 

@@ -10,19 +10,20 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from todo_api import health
 from todo_api.auth.gate import AuthGate, document_bearer_auth
+from todo_api.auth.rate_limit import RateLimiter
 from todo_api.auth.setup import build_verifier, plan_auth
-from todo_api.body_limit import BodySizeLimit
 from todo_api.config import Settings, get_settings
-from todo_api.database import close_database, open_database
+from todo_api.db.connect import open_database
 from todo_api.errors import register_exception_handlers
-from todo_api.metrics import Metrics
-from todo_api.rate_limit import RateLimiter
-from todo_api.request_context import RequestContext
-from todo_api.security_headers import SecurityHeaders
+from todo_api.ops.metrics import Metrics
+from todo_api.tasks.postgres_repository import repository_for
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.router import tags_router
+from todo_api.web import health
+from todo_api.web.body_limit import BodySizeLimit
+from todo_api.web.request_context import RequestContext
+from todo_api.web.security_headers import SecurityHeaders
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ DEVELOPMENT_MODE_WARNING = (
 )
 
 
+class DependencyOverridesUnsupported(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "app.dependency_overrides is not supported: routes take the database and settings "
+            "from the app's lifespan, not from dependencies. Build a test app with "
+            "create_app(Settings(...)) instead."
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API. Resources are made in the lifespan, so each app (and test) owns its own."""
     settings = settings or get_settings()
@@ -40,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        if app.dependency_overrides:
+            # Routes read what they need from the lifespan's state, not from dependencies,
+            # so an override would be silently ignored: refuse it instead.
+            raise DependencyOverridesUnsupported
         if auth_plan.development:
             logger.warning(DEVELOPMENT_MODE_WARNING, settings.dev_secret_file)
         database = await open_database(settings)
@@ -50,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield {
                     "settings": settings,
                     "database": database,
+                    "tasks": repository_for(database),
                     "verifier": build_verifier(settings, auth_plan, http),
                     "rate_limiter": RateLimiter(
                         redis_url=settings.redis_url,
@@ -59,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             finally:
                 metrics.watch_database(None)
-                await close_database(database)
+                await database.close()
 
     docs = settings.docs_enabled
     app = FastAPI(

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.faults.cluster import Cluster
-from todo_api import migrate
+from todo_api.db import migrate
 
 
 def cluster_directory() -> Path:

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import fetch_value, make_settings, serve
 from tests.faults.cluster import Cluster
 from tests.faults.conftest import cluster_directory
-from todo_api import migrate
+from todo_api.db import migrate
 from todo_api.main import create_app
 
 

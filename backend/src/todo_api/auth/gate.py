@@ -16,9 +16,9 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.auth.jwks import JwksUnavailable
+from todo_api.auth.rate_limit import RateLimiter
 from todo_api.auth.verifier import InvalidToken, TokenVerifier
 from todo_api.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized, error_response
-from todo_api.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
 

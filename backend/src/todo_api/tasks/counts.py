@@ -10,7 +10,7 @@ from sqlalchemy import Insert, ScalarSelect, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from todo_api.sql import Database
+from todo_api.db.executor import Database
 from todo_api.tasks.models import TASK_COUNTS, TaskCount
 
 ALL_TASKS = ""  # the tag of the row that counts all of a user's tasks

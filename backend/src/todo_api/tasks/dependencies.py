@@ -1,10 +1,12 @@
-"""Path parameters shared by the task routes, validated before any database work."""
+"""What the task routes take from a request: path parameters (validated before any database
+work) and the repository."""
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Request
 
 from todo_api.tasks.models import TASK_ID_MAX, USER_ID_MAX_LENGTH
+from todo_api.tasks.repository import TaskRepository
 
 OwnerPath = Annotated[
     str,
@@ -19,3 +21,10 @@ OwnerPath = Annotated[
 TaskIdPath = Annotated[
     int, Path(gt=0, le=TASK_ID_MAX, description="The task's id (a positive 32-bit integer).")
 ]
+
+
+def repository_of(request: Request) -> TaskRepository:
+    """The task repository the lifespan built (read from state rather than declared as a
+    dependency: FastAPI's dependency solving cost more per request than the query)."""
+    repository: TaskRepository = request.state.tasks
+    return repository

@@ -23,8 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-import todo_api.metadata  # noqa: F401  (naming convention before the tables are declared)
-from todo_api.sql_types import UTCDateTime, utc_now
+from todo_api.db.naming import ONLY_ON  # (naming convention before the tables are declared)
+from todo_api.db.types import UTCDateTime, utc_now
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
@@ -95,6 +95,7 @@ class Task(SQLModel, table=True):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            info={ONLY_ON: "postgresql"},
         ).ddl_if(dialect="postgresql"),
         CheckConstraint("priority BETWEEN 1 AND 3", name="priority_rank"),
         CheckConstraint(

@@ -10,12 +10,10 @@ from urllib.parse import quote, urlencode
 import orjson
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.app_state import database_of, settings_of
-from todo_api.direct_route import DirectRoute
 from todo_api.errors import Problem
 from todo_api.tasks import service
-from todo_api.tasks.dependencies import OwnerPath, TaskIdPath
-from todo_api.tasks.listing import TaskListQuery
+from todo_api.tasks.dependencies import OwnerPath, TaskIdPath, repository_of
+from todo_api.tasks.list_query import TaskListQuery
 from todo_api.tasks.schemas import (
     TagCount,
     TaskCompletion,
@@ -25,6 +23,8 @@ from todo_api.tasks.schemas import (
     TaskUpdate,
     task_json,
 )
+from todo_api.web.app_state import settings_of
+from todo_api.web.direct_route import DirectRoute
 
 _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -62,7 +62,7 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
 async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
     """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
     query = TaskListQuery.from_query(request.query_params)
-    page = await service.list_tasks(database_of(request), owner=user_id, query=query)
+    page = await service.list_tasks(repository_of(request), owner=user_id, query=query)
     headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor is not None:
         headers["Link"] = f'<{_with_cursor(request, page.next_cursor)}>; rel="next"'
@@ -72,7 +72,7 @@ async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
 @tags_router.get("", response_model=list[TagCount])
 async def list_tags(user_id: OwnerPath, request: Request) -> Any:
     """The user's tags with how many tasks carry each, most used first."""
-    return await service.list_tags(database_of(request), owner=user_id)
+    return await service.list_tags(repository_of(request), owner=user_id)
 
 
 @router.post(
@@ -88,7 +88,7 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
     """Create a task; its URL is in the `Location` header."""
     max_tasks = settings_of(request).max_tasks_per_user
     task = await service.create_task(
-        database_of(request), owner=user_id, data=body, max_tasks=max_tasks
+        repository_of(request), owner=user_id, data=body, max_tasks=max_tasks
     )
     # The task's URL is the collection's plus its id (`url_for` searches every route).
     location = f"{_without_query(request)}/{task['id']}"
@@ -100,7 +100,7 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
 @router.get("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
 async def get_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> Response:
     """Fetch one task."""
-    task = await service.get_task(database_of(request), owner=user_id, task_id=task_id)
+    task = await service.get_task(repository_of(request), owner=user_id, task_id=task_id)
     return _json(task_json(task))
 
 
@@ -109,15 +109,15 @@ async def update_task(
     user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, request: Request
 ) -> Response:
     """Update a task; fields left out keep their values."""
-    db = database_of(request)
-    task = await service.update_task(db, owner=user_id, task_id=task_id, data=body)
+    repo = repository_of(request)
+    task = await service.update_task(repo, owner=user_id, task_id=task_id, data=body)
     return _json(task_json(task))
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
 async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> Response:
     """Delete a task."""
-    await service.delete_task(database_of(request), owner=user_id, task_id=task_id)
+    await service.delete_task(repository_of(request), owner=user_id, task_id=task_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -133,8 +133,8 @@ async def complete_task(
     Completing a recurring task creates its next occurrence, returned as `next_occurrence`.
     """
     completed = body.completed if body is not None else None
-    db = database_of(request)
-    change = await service.set_completion(db, owner=user_id, task_id=task_id, completed=completed)
+    repo = repository_of(request)
+    change = await service.set_completion(repo, owner=user_id, task_id=task_id, completed=completed)
     following = change.next_occurrence
     return _json(task_json(change.task) | {"next_occurrence": following and task_json(following)})
 

@@ -5,13 +5,11 @@ Revises: 0001_create_tasks
 Create Date: 2026-11-24
 """
 
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-from todo_api.sql_types import UTCDateTime
-from todo_api.tasks.text import fold
 
 revision: str = "0002_organise_tasks"
 down_revision: str | None = "0001_create_tasks"
@@ -28,8 +26,8 @@ def upgrade() -> None:
             sa.Column("priority", sa.SmallInteger(), server_default="2", nullable=False)
         )
         batch.add_column(sa.Column("tags", sa.JSON(), server_default="[]", nullable=False))
-        batch.add_column(sa.Column("due_at", UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("completed_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("recurrence_frequency", sa.String(length=10), nullable=True))
         batch.add_column(sa.Column("recurrence_interval", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("title_sort", SORT_KEY, server_default="", nullable=False))
@@ -142,3 +140,12 @@ def downgrade() -> None:
             "priority",
         ):
             batch.drop_column(column)
+
+
+def fold(text: str) -> str:
+    """The service's text folding as of this revision, frozen here so that this migration
+    does the same whatever later code does (the package's copy is todo_api.tasks.text)."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))

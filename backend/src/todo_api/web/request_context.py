@@ -14,7 +14,7 @@ from secrets import token_hex
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.metrics import Metrics
+from todo_api.ops.metrics import Metrics
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_logger = logging.getLogger("todo_api.access")

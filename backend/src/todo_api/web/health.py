@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import literal, select
 
-from todo_api.app_state import database_of
 from todo_api.errors import Problem
+from todo_api.web.app_state import database_of
 
 router = APIRouter(prefix="/health", tags=["health"])
 

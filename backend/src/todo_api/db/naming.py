@@ -19,13 +19,18 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
+# `Index(..., info={ONLY_ON: "postgresql"}).ddl_if(dialect="postgresql")`: an index that
+# exists on one database only (the info entry tells migrations, `ddl_if` tells create_all).
+ONLY_ON = "only_on"
+
+
 def include_in_schema(dialect_name: str) -> Callable[..., bool]:
     """Alembic's include_object: leave out indexes declared for another database only."""
 
     def include(obj: object, _name: str | None, type_: str, *_args: object) -> bool:
         if type_ != "index" or not isinstance(obj, Index):
             return True
-        ddl_if = getattr(obj, "_ddl_if", None)
-        return ddl_if is None or ddl_if.dialect in (None, dialect_name)
+        only_on = obj.info.get(ONLY_ON)
+        return only_on is None or only_on == dialect_name
 
     return include

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, Query, Request, Response
 
-from todo_api.direct_route import DirectRoute
+from todo_api.web.direct_route import DirectRoute
 
 
 async def with_query(request: Request, page: int = Query(1)) -> Response:

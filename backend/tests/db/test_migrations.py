@@ -23,9 +23,9 @@ from tests.conftest import (
     requires_postgres,
     sqlite_url,
 )
-from todo_api import migrate
-from todo_api.database import build_engine
-from todo_api.metadata import include_in_schema
+from todo_api.db import migrate
+from todo_api.db.connect import build_engine
+from todo_api.db.naming import include_in_schema
 
 
 def schema_diff(connection: Connection) -> list[object]:

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from todo_api.config import Settings
-from todo_api.database_url import parse_database_url
-from todo_api.sql import Database, EngineDatabase, PostgresDatabase, init_connection
+from todo_api.db.asyncpg_database import PostgresDatabase, init_connection
+from todo_api.db.engine_database import EngineDatabase
+from todo_api.db.executor import Database
+from todo_api.db.url import parse_database_url
 
 # Options of SQLAlchemy's asyncpg dialect that asyncpg itself does not take.
 _DIALECT_ONLY_OPTIONS = {"prepared_statement_cache_size", "prepared_statement_name_func"}
@@ -20,7 +22,8 @@ async def open_database(settings: Settings) -> Database:
     """PostgreSQL: a fixed asyncpg pool, connected on first use; SQLite: the async engine."""
     target = parse_database_url(settings.database_url, pgbouncer=settings.database_pgbouncer)
     if target.is_sqlite:
-        return EngineDatabase(build_engine(settings))
+        max_size = settings.db_pool_size + settings.db_max_overflow
+        return EngineDatabase(build_engine(settings), max_size=max_size)
     options = {k: v for k, v in target.connect_args.items() if k not in _DIALECT_ONLY_OPTIONS}
     pool = await asyncpg.create_pool(
         target.url.set(drivername="postgresql").render_as_string(hide_password=False),
@@ -39,13 +42,6 @@ async def open_database(settings: Settings) -> Database:
         acquire_timeout=settings.db_pool_timeout,
         pgbouncer="statement_cache_size" in options,
     )
-
-
-async def close_database(database: Database) -> None:
-    if isinstance(database, PostgresDatabase):
-        await database.pool.close()
-    elif isinstance(database, EngineDatabase):
-        await database.engine.dispose()
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:

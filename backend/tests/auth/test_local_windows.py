@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from todo_api import rate_limit
-from todo_api.rate_limit import LocalWindows, RateLimiter, TooManyRequests
+from todo_api.auth import rate_limit
+from todo_api.auth.rate_limit import LocalWindows, RateLimiter, TooManyRequests
 
 KEY = ("user", "alice")
 

@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, fetch_value, make_settings, requires_postgres, serve
 from tests.helpers import assert_problem
-from todo_api.database_url import InvalidDatabaseURL, parse_database_url
+from todo_api.db.url import InvalidDatabaseURL, parse_database_url
 from todo_api.main import create_app
 
 NEON = "postgresql://alex:AbC123dEf@ep-cool-darkness-123456.us-east-2.aws.neon.tech/dbname"

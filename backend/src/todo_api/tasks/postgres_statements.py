@@ -2,8 +2,8 @@
 
 A write that spans tables otherwise costs four round trips (BEGIN, the write, the counter
 upsert, COMMIT), which made writes the slowest requests. Here data-modifying CTEs do it
-all in one statement, atomic as any single statement is. The service uses these on
-PostgreSQL and its transactions elsewhere (SQLite) and for the cases these leave out.
+all in one statement, atomic as any single statement is. `PostgresTaskRepository` runs
+them; other databases do the same steps in a transaction (`TaskRepository`).
 
 Counter rows are locked in tag order ('' first), as `counts.recount` does, so concurrent
 writes cannot deadlock.
@@ -15,7 +15,7 @@ from sqlalchemy import Select, bindparam, case, func, literal, not_, select, tru
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.sql.expression import ColumnElement, cast
 
-from todo_api.sql_types import UTCDateTime
+from todo_api.db.types import UTCDateTime
 from todo_api.tasks.counts import ALL_TASKS, COUNTER_KEYS, adding_to_counters
 from todo_api.tasks.models import TASK_COUNTS, TASK_FIELDS, TASK_TAGS, TASKS
 

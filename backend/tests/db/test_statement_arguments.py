@@ -9,25 +9,28 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from todo_api.sql import _Compiler
-from todo_api.tasks import service, single_statement
-from todo_api.tasks.listing import TaskListQuery
+from todo_api.db.compiler import StatementCompiler
+from todo_api.tasks import postgres_statements, repository
+from todo_api.tasks.list_query import TaskListQuery
 from todo_api.tasks.models import TASKS
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def _sqlalchemy_arguments(compiler: _Compiler, statement: Executable, params: Any) -> list[Any]:
+def _sqlalchemy_arguments(
+    compiler: StatementCompiler, statement: Executable, params: Any
+) -> list[Any]:
     """The reference: SQLAlchemy's own, as its execution context builds positional arguments."""
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=compiler.dialect)
     assert isinstance(compiled, SQLCompiler)
     values = compiled.construct_params(params, escape_names=False)
-    processors = {name: p for name, p in compiled._bind_processors.items() if callable(p)}
-    return [
-        processors[name](values[name]) if name in processors else values[name]
-        for name in compiled.positiontup or ()
-    ]
+    arguments = []
+    for name in compiled.positiontup or ():
+        bind_type = compiled.binds[name].type.dialect_impl(compiler.dialect)
+        process = bind_type.bind_processor(compiler.dialect)
+        arguments.append(process(values[name]) if process else values[name])
+    return arguments
 
 
 def _create_params() -> dict[str, Any]:
@@ -58,9 +61,9 @@ def _list(query: str) -> tuple[Executable, dict[str, Any]]:
 
 
 CASES: dict[str, tuple[Executable, dict[str, Any]]] = {
-    "create": (single_statement.CREATE, _create_params()),
-    "toggle": (single_statement.TOGGLE, {"owner": "alice", "task_id": 7, "now": NOW}),
-    "get": (service._GET, {"owner": "alice", "task_id": 7}),
+    "create": (postgres_statements.CREATE, _create_params()),
+    "toggle": (postgres_statements.TOGGLE, {"owner": "alice", "task_id": 7, "now": NOW}),
+    "get": (repository._GET, {"owner": "alice", "task_id": 7}),
     "list": _list("limit=50"),
     "list-filtered": _list("status=pending&priority=high&tag=home&q=milk&sort=due_date"),
     # Built per request, with a literal value of its own.
@@ -74,7 +77,7 @@ CASES: dict[str, tuple[Executable, dict[str, Any]]] = {
 @pytest.mark.parametrize("name", CASES)
 def test_arguments_match_sqlalchemy(name: str) -> None:
     statement, params = CASES[name]
-    compiler = _Compiler()
+    compiler = StatementCompiler()
 
     for _ in range(2):  # compiled, then found again by identity
         bound = compiler.compile(statement)
@@ -83,7 +86,7 @@ def test_arguments_match_sqlalchemy(name: str) -> None:
 
 
 def test_statements_of_one_shape_keep_their_own_values() -> None:
-    compiler = _Compiler()
+    compiler = StatementCompiler()
     three: Executable = select(literal(3), bindparam("x"))
     four: Executable = select(literal(4), bindparam("x"))
 
@@ -93,11 +96,11 @@ def test_statements_of_one_shape_keep_their_own_values() -> None:
 
 def test_a_missing_parameter_is_named() -> None:
     with pytest.raises(InvalidRequestError, match="task_id"):
-        _Compiler().compile(service._GET).arguments({"owner": "alice"})
+        StatementCompiler().compile(repository._GET).arguments({"owner": "alice"})
 
 
 def test_parameters_with_escaped_names_are_taken_by_name() -> None:
     statement: Executable = select(bindparam("a.b"), bindparam("plain"))
-    compiler = _Compiler()
+    compiler = StatementCompiler()
 
     assert compiler.compile(statement).arguments({"a.b": 1, "plain": 2}) == [1, 2]

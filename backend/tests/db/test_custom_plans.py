@@ -7,8 +7,10 @@ from httpx import AsyncClient
 from sqlalchemy import text
 
 from tests.conftest import POSTGRES_URL, make_settings, requires_postgres
-from todo_api.database import close_database, open_database
-from todo_api.sql import Database, EngineDatabase, PostgresDatabase
+from todo_api.db.asyncpg_database import PostgresDatabase
+from todo_api.db.connect import open_database
+from todo_api.db.engine_database import EngineDatabase
+from todo_api.db.executor import Database
 
 SHOW = text("SHOW plan_cache_mode")
 
@@ -23,7 +25,7 @@ async def test_custom_plans_hold_for_their_transaction_only() -> None:
             plain = await tx.first(SHOW)
         after = await db.first(SHOW)
     finally:
-        await close_database(db)
+        await db.close()
 
     modes = [row and row["plan_cache_mode"] for row in (inside, plain, after)]
     assert modes == ["force_custom_plan", "auto", "auto"]

@@ -9,9 +9,9 @@ from sqlmodel import SQLModel
 
 import todo_api.tasks.models  # noqa: F401  (registers the tables)
 from todo_api.config import Settings, get_settings
-from todo_api.database import build_engine
-from todo_api.metadata import include_in_schema
-from todo_api.migrate import MIGRATION_LOCK_KEY
+from todo_api.db.connect import build_engine
+from todo_api.db.migrate import MIGRATION_LOCK_KEY
+from todo_api.db.naming import include_in_schema
 
 config = context.config
 target_metadata = SQLModel.metadata

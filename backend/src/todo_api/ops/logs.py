@@ -27,7 +27,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "todo_api.request_context.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "todo_api.web.request_context.RequestIdFilter"}},
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": settings.log_level},

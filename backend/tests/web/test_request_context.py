@@ -10,9 +10,9 @@ from httpx import AsyncClient
 
 from tests.conftest import make_settings, serve
 from todo_api.config import Settings
-from todo_api.logging_setup import logging_config
 from todo_api.main import create_app
-from todo_api.request_context import RequestIdFilter
+from todo_api.ops.logs import logging_config
+from todo_api.web.request_context import RequestIdFilter
 
 
 async def test_a_request_id_is_made_when_none_is_sent(client: AsyncClient) -> None:

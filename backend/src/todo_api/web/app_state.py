@@ -7,7 +7,7 @@ cost more per request than the query it served.
 from fastapi import Request
 
 from todo_api.config import Settings
-from todo_api.sql import Database
+from todo_api.db.executor import Database
 
 
 def settings_of(request: Request) -> Settings:

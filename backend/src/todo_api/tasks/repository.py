@@ -1,0 +1,192 @@
+"""Every statement on a user's tasks: the storage side of the service, one class per database.
+
+`TaskRepository` runs each operation as portable SQL, in a transaction where it spans
+tables; `PostgresTaskRepository` does the hottest ones in one statement each. Both give
+the same results (the test suite runs on both); the service never asks which it has.
+Every statement names its owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, case, delete, insert, not_, select, update
+
+from todo_api.db.executor import Database, Row
+from todo_api.db.types import UTCDateTime
+from todo_api.tasks.counts import Counted, recount, tag_counts
+from todo_api.tasks.list_statements import TOTAL, ListStatements
+from todo_api.tasks.models import TASK_FIELDS, TASK_TAGS, TASKS
+
+
+class _OverLimit(Exception):
+    """Rolls back a create that took the owner past the task limit."""
+
+
+def _owned(owner: str, task_id: int) -> ColumnElement[bool]:
+    return (TASKS.c.id == task_id) & (TASKS.c.user_id == owner)
+
+
+# The hottest statements are built once, with named parameters: building a statement
+# costs more than running it. Each still names its owner.
+_OWNED = (TASKS.c.id == bindparam("task_id")) & (TASKS.c.user_id == bindparam("owner"))
+_GET = select(*TASK_FIELDS).where(_OWNED)
+_NOW = bindparam("now", type_=UTCDateTime())
+_TOGGLE = (
+    update(TASKS)
+    .where(_OWNED)
+    .values(
+        completed=not_(TASKS.c.completed),
+        completed_at=case((TASKS.c.completed, None), else_=_NOW),
+        updated_at=_NOW,
+    )
+    .returning(*TASK_FIELDS)
+)
+_TOGGLE_UNLESS_RECURRING = _TOGGLE.where(TASKS.c.recurrence_frequency.is_(None))
+_INSERTED = [column for column in TASKS.c if column.key != "id"]
+_INSERT = (
+    insert(TASKS)
+    .values({c: bindparam(f"new_{c.key}", type_=c.type) for c in _INSERTED})
+    .returning(*TASK_FIELDS)
+)
+
+
+class TaskRepository:
+    """The user's tasks in `db`; `transaction()` gives one bound to a transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @asynccontextmanager
+    async def transaction(self, *, custom_plans: bool = False) -> AsyncIterator[TaskRepository]:
+        async with self.db.transaction(custom_plans=custom_plans) as tx:
+            yield type(self)(tx)
+
+    async def get(self, owner: str, task_id: int) -> Row | None:
+        return await self.db.first(_GET, {"owner": owner, "task_id": task_id})
+
+    async def get_for_update(self, owner: str, task_id: int) -> Row | None:
+        """The task, locked until the transaction ends (call inside `transaction()`)."""
+        return await self.db.first(
+            select(*TASK_FIELDS).where(_owned(owner, task_id)).with_for_update()
+        )
+
+    async def page(
+        self, statements: ListStatements, params: dict[str, Any], *, past_first: bool
+    ) -> tuple[list[Row], int]:
+        """A page of tasks (one more than the page size, when there is more) and the total.
+
+        `past_first`: the page starts after a cursor, so an empty page may still have a total.
+        """
+        if statements.custom_plans:
+            async with self.transaction(custom_plans=True) as tx:
+                return await tx._page(statements, params, past_first=past_first)
+        return await self._page(statements, params, past_first=past_first)
+
+    async def _page(
+        self, statements: ListStatements, params: dict[str, Any], *, past_first: bool
+    ) -> tuple[list[Row], int]:
+        tasks = await self.db.all(statements.page, params)
+        if not statements.counted:
+            counted = await self.db.first(statements.total, params)
+        elif tasks or not past_first:
+            counted = tasks[0] if tasks else None  # no tasks on the first page: none match
+        else:  # a page past the last task: the total still counts them
+            counted = await self.db.first(statements.total, params)
+        return tasks, (counted and counted[TOTAL]) or 0
+
+    async def tag_counts(self, owner: str) -> list[tuple[str, int]]:
+        return await tag_counts(self.db, owner)
+
+    async def create(self, values: dict[str, Any], *, max_tasks: int) -> Row | None:
+        """Insert a task with its tags and counters; None (nothing stored) past `max_tasks`."""
+        try:
+            async with self.transaction() as tx:
+                task, total = await tx.insert(values)
+                # Counted after the insert: the counter row's lock makes concurrent creates
+                # take turns, so the limit holds exactly; going over rolls it all back.
+                if total > max_tasks:
+                    raise _OverLimit
+        except _OverLimit:
+            return None
+        return task
+
+    async def insert(self, values: dict[str, Any]) -> tuple[Row, int]:
+        """Insert a task with its tags (call inside `transaction()`), whatever the limit;
+        returns it and the owner's new number of tasks."""
+        task = await self.db.first(_INSERT, {f"new_{c.key}": values.get(c.key) for c in _INSERTED})
+        assert task is not None
+        await self._tag(task)
+        total = await recount(self.db, task["user_id"], None, _counted(task))
+        assert total is not None
+        return task, total
+
+    async def toggle_unless_recurring(self, owner: str, task_id: int, now: datetime) -> Row | None:
+        """Flip `completed` of a task that does not recur; None if none such was found."""
+        params = {"owner": owner, "task_id": task_id, "now": now}
+        async with self.transaction() as tx:
+            task = await tx.db.first(_TOGGLE_UNLESS_RECURRING, params)
+            if task is not None:
+                await tx._recount_completion(task)
+        return task
+
+    async def set_completed(
+        self, owner: str, task_id: int, completed: bool | None, now: datetime
+    ) -> Row | None:
+        """Flip (None) or set `completed` (call inside `transaction()`); None if nothing changed:
+        no such task, or it was already in that state."""
+        if completed is None:
+            statement = _TOGGLE
+        else:
+            values = {"completed": completed, "completed_at": now if completed else None}
+            # Only a real change is written: setting the same state again changes nothing.
+            where = _OWNED & (TASKS.c.completed != completed)
+            statement = (
+                update(TASKS).where(where).values(**values, updated_at=_NOW).returning(*TASK_FIELDS)
+            )
+        task = await self.db.first(statement, {"owner": owner, "task_id": task_id, "now": now})
+        if task is not None:
+            await self._recount_completion(task)
+        return task
+
+    async def update(self, before: Row, changes: dict[str, Any]) -> Row:
+        """Write `changes` to the locked task `before` (from `get_for_update`)."""
+        owner, task_id = before["user_id"], before["id"]
+        statement = update(TASKS).where(_owned(owner, task_id)).values(**changes)
+        updated = await self.db.first(statement.returning(*TASK_FIELDS))
+        assert updated is not None  # the row is locked by get_for_update
+        if "tags" in changes:
+            await self.db.all(delete(TASK_TAGS).where(TASK_TAGS.c.task_id == task_id))
+            await self._tag(updated)
+        await recount(self.db, owner, _counted(before), _counted(updated))
+        return updated
+
+    async def delete(self, owner: str, task_id: int) -> bool:
+        statement = (
+            delete(TASKS).where(_owned(owner, task_id)).returning(TASKS.c.tags, TASKS.c.completed)
+        )
+        async with self.transaction() as tx:
+            deleted = await tx.db.first(statement)
+            if deleted is None:
+                return False
+            await recount(tx.db, owner, _counted(deleted), None)
+        return True
+
+    async def _recount_completion(self, task: Row) -> None:
+        before = Counted(tags=task["tags"], completed=not task["completed"])
+        await recount(self.db, task["user_id"], before, _counted(task))
+
+    async def _tag(self, task: Row) -> None:
+        if task["tags"]:
+            rows = [
+                {"task_id": task["id"], "tag": tag, "user_id": task["user_id"]}
+                for tag in task["tags"]
+            ]
+            await self.db.all(insert(TASK_TAGS).values(rows))
+
+
+def _counted(task: Row) -> Counted:
+    return Counted(tags=task["tags"], completed=task["completed"])

@@ -1,0 +1,1 @@
+"""The HTTP layer: the route class, middleware, app state and health probes."""
