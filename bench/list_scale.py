@@ -123,8 +123,8 @@ async def plans(url: str) -> dict[str, str]:
     """EXPLAIN ANALYZE of the page query the app runs for the heavy user."""
     from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
-    from todo_api.sql_types import utc_now
-    from todo_api.tasks.listing import TaskListQuery
+    from todo_api.db.types import utc_now
+    from todo_api.tasks.list_query import TaskListQuery
 
     connection = await asyncpg.connect(url)
     result = {}

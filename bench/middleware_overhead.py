@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from todo_api.metrics import Metrics
-from todo_api.request_context import RequestContext
-from todo_api.security_headers import SecurityHeaders
+from todo_api.ops.metrics import Metrics
+from todo_api.web.request_context import RequestContext
+from todo_api.web.security_headers import SecurityHeaders
 
 
 async def bare(scope: Scope, receive: Receive, send: Send) -> None:
