@@ -33,6 +33,8 @@ from todo_api.main import create_app
 from todo_api.tasks import models  # noqa: F401  (every table in SQLModel.metadata)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Slow groups, marked by folder: `pytest -m "not slow"` is the quick loop (README).
+_SLOW_GROUPS = {"faults": "faults", "property": "property", "better_auth": "interop"}
 requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set")
 # App-level tests that only make sense on PostgreSQL (skipped without TEST_DATABASE_URL).
 postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -98,6 +100,30 @@ async def fetch_value(database_url: str, statement: str) -> object:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite+aiosqlite:///{directory / 'todo.db'}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.as_posix()
+        for part, marker in _SLOW_GROUPS.items():
+            if f"/{part}/" in path or f"/test_{part}" in path:
+                item.add_marker(marker)
+                item.add_marker("slow")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly when the PostgreSQL half did not run: production is PostgreSQL."""
+    if POSTGRES_URL:
+        return
+    skipped = terminalreporter.stats.get("skipped", [])
+    terminalreporter.write_sep(
+        "!",
+        f"PostgreSQL NOT TESTED: {len(skipped)} tests skipped. Production runs on PostgreSQL; "
+        "set TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test (any empty database) "
+        "and run pytest again",
+        red=True,
+        bold=True,
+    )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -43,11 +43,19 @@ class Compiled:
     by_name: bool
     result_processors: Sequence[tuple[str, Callable[[Any], Any]]]
 
-    def bind(self, binds: Iterable[BindParameter[Any]], extracted: Sequence[Any] | None) -> Bound:
-        """This shape with one statement's own values (`binds`: that statement's parameters)."""
+    def bind(
+        self,
+        binds: Iterable[BindParameter[Any]],
+        extracted: Sequence[Any] | None,
+        params: Mapping[str, Any],
+    ) -> Bound:
+        """This shape with one statement's own values: `binds` are that statement's
+        parameters, `params` the values it was given with `.params()`."""
         required: set[str] = set()
-        named: dict[str, Any] = {}
+        named: dict[str, Any] = dict(params)
         for bind in binds:
+            if bind.key in params:
+                continue
             if bind.required:
                 required.add(bind.key)
             elif not bind.unique and bind.callable is None:
@@ -122,14 +130,14 @@ class StatementCompiler:
             # SQLAlchemy cannot key this shape (ON CONFLICT ... SET, for one): it is compiled
             # once per statement object, so such statements are built once and reused.
             compiled = self._compile(statement, None)
-            bound = compiled.bind(compiled.compiled.binds.values(), None)
+            bound = compiled.bind(compiled.compiled.binds.values(), None, compiled.compiled.params)
         else:
             cached = self._cache.get(key.key)
             if cached is None:
                 if len(self._cache) >= _MAX_COMPILED:
                     self._cache.clear()
                 cached = self._cache[key.key] = self._compile(statement, key)
-            bound = cached.bind(key.bindparams, key.bindparams)
+            bound = cached.bind(key.bindparams, key.bindparams, sqlalchemy_seam.given_params(key))
         if len(self._by_identity) >= _MAX_COMPILED:
             self._by_identity.clear()
         self._by_identity[id(statement)] = (weakref.ref(statement), bound)

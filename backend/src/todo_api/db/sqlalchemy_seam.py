@@ -3,11 +3,12 @@
 The asyncpg executor (`compiler.py`) compiles each statement shape once and runs it on
 asyncpg directly. SQLAlchemy's public API covers compiling (`compile()`, `positiontup`,
 `binds`, `construct_params`) and type processing (`dialect_impl().bind_processor()`), but
-not the two things below. Each is tested in `tests/db/test_sqlalchemy_seam.py`, which
+not the three things below. Each is tested in `tests/db/test_sqlalchemy_seam.py`, which
 fails on SQLite too the day an upgrade changes them; `pyproject.toml` bounds SQLAlchemy
 to the minor release these were checked against.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.sql import ClauseElement
@@ -24,6 +25,16 @@ def cache_key(statement: ClauseElement) -> CacheKey | None:
     needs a SQLAlchemy connection, which the asyncpg path exists to skip).
     """
     return statement._generate_cache_key()
+
+
+def given_params(key: CacheKey) -> Mapping[str, Any]:
+    """The values a statement was given with `.params()` (SQLAlchemy 2.1 keeps them beside
+    the cache key, not in its bind parameters).
+
+    Why: such a statement must run with them, as SQLAlchemy's engine runs it.
+    Public replacement: none; `Compiled.params` gives them only for the statement compiled.
+    """
+    return key.params or {}
 
 
 def result_keys(compiled: SQLCompiler) -> list[tuple[str, Any]]:
