@@ -59,7 +59,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         log_config=logging_config(settings),
         access_log=False,  # replaced by todo_api.access (no query strings, request ids)
-        proxy_headers=True,
+        # Header size, count and read-time limits (uvicorn has none of its own).
+        http="todo_api.ops.http_protocol:LimitedHttpToolsProtocol",
+        # X-Forwarded-For is believed only from the proxies the operator lists: otherwise
+        # any caller could pick the address its anonymous rate limit is counted against.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

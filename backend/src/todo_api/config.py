@@ -85,6 +85,22 @@ class Settings(BaseSettings):
         default=60, ge=1, description="Per client address, for requests without a valid token."
     )
 
+    # The HTTP server (`todo-api serve`).
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxy addresses whose X-Forwarded-For/-Proto are believed (comma-separated, "
+        "or *); empty: none, the client is the peer address.",
+    )
+    max_request_header_bytes: int = Field(
+        default=32 * 1024, ge=1024, description="Request line and headers larger get a 431."
+    )
+    max_request_headers: int = Field(
+        default=100, ge=10, description="Requests with more header fields get a 431."
+    )
+    header_read_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client has to send a request's headers."
+    )
+
     # Browsers: the frontend origins allowed to call the API (exact match), comma-separated.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False

@@ -78,6 +78,20 @@ class Forbidden(AppError):
 
 class ServiceUnavailable(AppError):
     status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    retry_later = True  # an outage: Retry-After invites the same request again
+
+
+class StatementTimeout(ServiceUnavailable):
+    """A statement ran past its time limit: the request's own cost (or a lock it waited on),
+    not an outage, so no Retry-After invites the same request again."""
+
+    retry_later = False
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The request took longer than the server allows; narrow it (fewer filters or "
+            "a smaller page) and try again."
+        )
 
 
 # Errors that mean "the database cannot be reached right now", not "the request is wrong".
@@ -133,9 +147,28 @@ def problem_response(
 def error_response(exc: AppError, *, retry_after: int) -> JSONResponse:
     """The problem response for a domain error (a 503 says when to retry)."""
     headers = dict(exc.headers or {})
-    if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+    if isinstance(exc, ServiceUnavailable) and exc.retry_later:
         headers.setdefault("Retry-After", str(retry_after))
     return problem_response(exc.status_code, exc.detail, headers=headers or None)
+
+
+def unexpected_error_response(
+    exc: Exception, method: str, path: str, *, retry_after: int
+) -> JSONResponse:
+    """A 503 for a database outage, else a 500; logged (in the request's context, so with
+    its request id) without the request's data."""
+    if is_outage(exc):
+        logger.warning("database unavailable on %s %s: %s", method, path, _describe(exc))
+        return problem_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(retry_after)},
+        )
+    logger.exception("unhandled error on %s %s", method, path)
+    return problem_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "An unexpected error occurred; quote the X-Request-ID header when reporting it.",
+    )
 
 
 def register_exception_handlers(app: FastAPI, *, retry_after: int) -> None:
@@ -162,20 +195,9 @@ def register_exception_handlers(app: FastAPI, *, retry_after: int) -> None:
         )
 
     async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        if is_outage(exc):
-            logger.warning(
-                "database unavailable on %s %s: %s",
-                request.method,
-                request.url.path,
-                _describe(exc),
-            )
-            return problem_response(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                "The database is unavailable; try again shortly.",
-                headers={"Retry-After": str(retry_after)},
-            )
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, "An unexpected error occurred.")
+        return unexpected_error_response(
+            exc, request.method, request.url.path, retry_after=retry_after
+        )
 
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(HTTPException, on_http_error)

@@ -92,7 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthGate, retry_after=settings.db_retry_after)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
-    app.add_middleware(RequestContext, metrics=metrics, access_log=settings.access_log)
+    app.add_middleware(
+        RequestContext,
+        metrics=metrics,
+        access_log=settings.access_log,
+        retry_after=settings.db_retry_after,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -16,6 +16,7 @@ USER = "D3hgWAeAr6zjN2lF0llPHZ6KhKMhE5lL"
 TASKS = f"/api/{USER}/tasks"
 
 TokenMaker = Callable[[SigningKey, str], str]
+SECRET = TEST_SECRET.encode()
 
 
 def public_pem(key: SigningKey) -> bytes:
@@ -79,6 +80,18 @@ ATTACKS: dict[str, TokenMaker] = {
     ),
     "wrong-audience": lambda key, iss: key.sign(claims_for(USER, iss, aud="https://other.app")),
     "absurdly-long": lambda key, iss: key.sign(claims_for(USER, iss, padding="x" * 20_000)),
+    # Claims must have the types RFC 7519 gives them: NumericDate is a JSON number.
+    "exp-numeric-string": lambda key, iss: key.sign(claims_for(USER, iss, exp=str(now() + 300))),
+    "exp-numeric-string-hs256": lambda key, iss: hs256_token(USER, exp=str(now() + 300)),
+    "exp-boolean": lambda key, iss: hs256_token(USER, exp=True),
+    "nbf-numeric-string": lambda key, iss: key.sign(claims_for(USER, iss, nbf=str(now() - 10))),
+    "iat-numeric-string": lambda key, iss: key.sign(claims_for(USER, iss, iat=str(now() - 10))),
+    "iat-object": lambda key, iss: hs256_token(USER, iat={"n": 1}),
+    "iss-list": lambda key, iss: forge(
+        {"alg": "HS256"}, {"sub": USER, "exp": now() + 60, "iss": [iss]}, hmac_key=SECRET
+    ),
+    "aud-number": lambda key, iss: hs256_token(USER, aud=5),
+    "jti-number": lambda key, iss: hs256_token(USER, jti=5),
 }
 
 

@@ -56,7 +56,7 @@ def _create_params() -> dict[str, Any]:
 def _list(query: str) -> tuple[Executable, dict[str, Any]]:
     from starlette.datastructures import QueryParams
 
-    listing = TaskListQuery.from_query(QueryParams(query))
+    listing = TaskListQuery.from_query(QueryParams(query), owner="alice")
     return listing.statements().page, listing.parameters("alice", NOW)
 
 

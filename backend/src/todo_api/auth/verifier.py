@@ -6,6 +6,7 @@ token's header never chooses how it is checked, so `alg: none`, HS256 signed wit
 public key, unknown `kid`s and embedded `jwk`/`jku`/`x5u` keys all fail.
 """
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -100,8 +101,9 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
+        _check_claim_types(claims)
         subject = claims["sub"]
-        if not isinstance(subject, str) or not subject:
+        if not subject:
             raise InvalidToken("sub is not a non-empty string")
         # PyJWT accepts the token until exp + leeway (exp is required, so always present).
         return subject, float(claims["exp"]) + rules.leeway
@@ -119,3 +121,29 @@ class TokenVerifier:
         if key.algorithm_name is None:
             raise InvalidToken("the key has no algorithm")
         return key, [key.algorithm_name], self.key_set.rules
+
+
+_NUMERIC_DATES = ("exp", "nbf", "iat")
+_STRINGS = ("sub", "iss", "jti")
+
+
+def _check_claim_types(claims: dict[str, Any]) -> None:
+    """The registered claims have the types RFC 7519 gives them (PyJWT takes "exp": "123"
+    as a date, and a NaN date never expires)."""
+    for name in _NUMERIC_DATES:
+        value = claims.get(name)
+        if name in claims and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidToken(f"{name} is not a NumericDate")
+    for name in _STRINGS:
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidToken(f"{name} is not a string")
+    audience = claims.get("aud")
+    if "aud" in claims and not (
+        isinstance(audience, str)
+        or (isinstance(audience, list) and all(isinstance(item, str) for item in audience))
+    ):
+        raise InvalidToken("aud is not a string or a list of strings")

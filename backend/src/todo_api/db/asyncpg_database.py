@@ -17,6 +17,7 @@ from sqlalchemy.sql import Executable
 
 from todo_api.db.compiler import StatementCompiler
 from todo_api.db.executor import CONNECTION_LOST, Database, Params, PoolState, Row
+from todo_api.errors import StatementTimeout
 
 _CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 
@@ -46,7 +47,7 @@ class PostgresDatabase(Database):
         arguments = bound.arguments(params)
         compiled = bound.compiled
         if self._connection is not None:
-            return compiled.rows(await self._connection.fetch(compiled.sql, *arguments))
+            return compiled.rows(await _fetch(self._connection, compiled.sql, arguments))
         for retry in (False,) if writes else (True, False):
             async with self._acquire() as connection:
                 try:
@@ -54,14 +55,14 @@ class PostgresDatabase(Database):
                         # Behind PgBouncer (transaction mode) a statement's prepare and
                         # execute must reach the same server connection: a transaction does.
                         async with connection.transaction():
-                            records = await connection.fetch(compiled.sql, *arguments)
+                            records = await _fetch(connection, compiled.sql, arguments)
                     else:
-                        records = await connection.fetch(compiled.sql, *arguments)
+                        records = await _fetch(connection, compiled.sql, arguments)
                 except CONNECTION_LOST:
                     # A pooled connection the server closed (restart, idle timeout, killed
                     # backend). A read gets one more try on a new connection; a second loss,
                     # or any loss during a write, is an outage (503).
-                    connection.terminate()
+                    await self._lost(connection)
                     if retry:
                         continue
                     raise
@@ -74,6 +75,12 @@ class PostgresDatabase(Database):
         # cost about a tenth of a task lookup's CPU.
         timeout = None if self.pool.get_idle_size() else self._acquire_timeout
         return self.pool.acquire(timeout=timeout)
+
+    async def _lost(self, connection: Any) -> None:
+        """Drop a connection the server closed, and every other one opened before it: a
+        restart or a suspended compute closes them all, and the retry must get a new one."""
+        connection.terminate()
+        await self.pool.expire_connections()
 
     def pool_state(self) -> PoolState:
         idle = self.pool.get_idle_size()
@@ -95,7 +102,7 @@ class PostgresDatabase(Database):
                         await connection.execute(_CUSTOM_PLANS)
                 except CONNECTION_LOST:
                     # Nothing ran yet: begin again on a new connection (once, as in `all`).
-                    connection.terminate()
+                    await self._lost(connection)
                     if retry:
                         continue
                     raise
@@ -118,6 +125,15 @@ class PostgresDatabase(Database):
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+async def _fetch(connection: Any, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
+    try:
+        return await connection.fetch(sql, *arguments)  # type: ignore[no-any-return]
+    except (TimeoutError, asyncpg.QueryCanceledError) as exc:
+        # DB_COMMAND_TIMEOUT (asyncpg cancels the statement) or the server's
+        # statement_timeout: this statement's cost, not an outage.
+        raise StatementTimeout from exc
 
 
 async def init_connection(connection: asyncpg.Connection) -> None:

@@ -7,11 +7,26 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from starlette.datastructures import QueryParams
 
 from todo_api.tasks.counts import ALL_TASKS
-from todo_api.tasks.cursor import InvalidCursor, decode_cursor, encode_cursor, typed_position
+from todo_api.tasks.cursor import (
+    MAX_CURSOR_LENGTH,
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    typed_position,
+)
 from todo_api.tasks.list_statements import (
     SORT_COLUMNS,
     ListStatements,
@@ -20,12 +35,18 @@ from todo_api.tasks.list_statements import (
     statements_for,
 )
 from todo_api.tasks.models import Priority
-from todo_api.tasks.schemas import NO_NUL, Instant, Tag, _reject_nul
+from todo_api.tasks.schemas import MAX_TAGS_PER_TASK, NO_NUL, Instant, Tag, _reject_nul
 from todo_api.tasks.text import fold
 
 SortName = Literal["created", "updated", "title", "due_date", "priority"]
 MAX_PAGE_SIZE = 500
+MAX_SEARCH_WORDS = 10
 SearchText = Annotated[str, Field(min_length=1, max_length=200), NO_NUL]
+
+
+def _once(values: list[Any]) -> list[Any]:
+    """Each filter value once (the order kept): a repeated value adds nothing to match."""
+    return list(dict.fromkeys(values))
 
 
 _REPEATABLE = {"priority", "tag"}
@@ -35,9 +56,17 @@ class TaskListQuery(BaseModel):
     """Query parameters of `GET /api/{user_id}/tasks`."""
 
     status: Literal["all", "pending", "completed"] = "all"
-    priority: list[Priority] = Field(default_factory=list, description="Any of these (repeatable).")
-    tag: list[Tag] = Field(default_factory=list, description="All of these tags (repeatable).")
-    q: SearchText | None = Field(default=None, description="Words in the title or description.")
+    priority: Annotated[list[Priority], Field(max_length=len(Priority)), AfterValidator(_once)] = (
+        Field(default_factory=list, description="Any of these (repeatable, up to 3).")
+    )
+    tag: Annotated[list[Tag], Field(max_length=MAX_TAGS_PER_TASK), AfterValidator(_once)] = Field(
+        default_factory=list,
+        description=f"All of these tags (repeatable, up to {MAX_TAGS_PER_TASK}: no task has more).",
+    )
+    q: SearchText | None = Field(
+        default=None,
+        description=f"Words in the title or description (up to {MAX_SEARCH_WORDS} words).",
+    )
     due_before: Instant | None = Field(
         default=None, description="Due strictly before this instant."
     )
@@ -49,15 +78,24 @@ class TaskListQuery(BaseModel):
     )
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(
-        default=None, max_length=1024, description="From a `Link: rel=next`."
+        default=None, max_length=MAX_CURSOR_LENGTH, description="From a `Link: rel=next`."
     )
 
+    _owner: str = PrivateAttr(default="")
     _position: list[Any] | None = PrivateAttr(default=None)
 
+    @field_validator("q")
+    @classmethod
+    def _few_words(cls, q: str | None) -> str | None:
+        if q is not None and len(fold(q).split()) > MAX_SEARCH_WORDS:
+            raise ValueError(f"must have at most {MAX_SEARCH_WORDS} words")
+        return q
+
     @model_validator(mode="after")
-    def _decode_cursor(self) -> "TaskListQuery":
+    def _decode_cursor(self, info: ValidationInfo) -> "TaskListQuery":
         if self.q is not None:
             _reject_nul(self.q)
+        self._owner = (info.context or {}).get("owner", "")
         if self.cursor is not None:
             position = decode_cursor(self.cursor, self.fingerprint())
             column, _default = SORT_COLUMNS[self.sort]
@@ -69,15 +107,16 @@ class TaskListQuery(BaseModel):
         return self
 
     @classmethod
-    def from_query(cls, params: QueryParams) -> "TaskListQuery":
-        """Validate a request's query string (repeatable fields keep every value).
+    def from_query(cls, params: QueryParams, *, owner: str) -> "TaskListQuery":
+        """Validate a request's query string (repeatable fields keep every value); a cursor
+        must have been made for `owner` and this query.
 
         Done here rather than by FastAPI's query-model support, which costs more than the
         whole database round trip of a page; `openapi_parameters` documents the same fields.
         """
         data = {key: params.getlist(key) if key in _REPEATABLE else params[key] for key in params}
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context={"owner": owner})
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             raise RequestValidationError(
@@ -104,9 +143,10 @@ class TaskListQuery(BaseModel):
         return self.order or SORT_COLUMNS[self.sort][1]
 
     def fingerprint(self) -> str:
-        """Binds a cursor to the query that made it: the same filters, sort and order."""
+        """Binds a cursor to the query that made it: the same owner, filters, sort and order."""
         fields = self.model_dump(mode="json", exclude={"limit", "cursor", "order"})
         fields["order"] = self.direction
+        fields["owner"] = self._owner
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
         return digest[:16]
 

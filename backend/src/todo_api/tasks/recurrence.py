@@ -14,6 +14,12 @@ _STEP = {
 }
 
 
-def next_due(due_at: datetime | None, frequency: str, interval: int, *, now: datetime) -> datetime:
-    """The rule applied once to the due date, or to `now` for a task that had none."""
-    return (due_at or now) + _STEP[Frequency(frequency)](interval)
+def next_due(
+    due_at: datetime | None, frequency: str, interval: int, *, now: datetime
+) -> datetime | None:
+    """The rule applied once to the due date, or to `now` for a task that had none; None
+    when that is past the last representable instant (9999-12-31): the series ends."""
+    try:
+        return (due_at or now) + _STEP[Frequency(frequency)](interval)
+    except (OverflowError, ValueError):  # past year 9999
+        return None

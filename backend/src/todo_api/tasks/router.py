@@ -39,6 +39,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status.HTTP_404_NOT_FOUND: {**_PROBLEM, "description": "No such task for this user"},
 }
+# Routes that read a JSON body.
+_BODY: dict[int | str, dict[str, Any]] = {
+    status.HTTP_400_BAD_REQUEST: {
+        **_PROBLEM,
+        "description": "The body is not UTF-8 text, or is nested too deep to parse",
+    },
+    status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"},
+}
 
 router = APIRouter(
     prefix="/api/{user_id}/tasks", tags=["tasks"], responses=_ERRORS, route_class=DirectRoute
@@ -61,7 +69,7 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
 )
 async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
     """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
-    query = TaskListQuery.from_query(request.query_params)
+    query = TaskListQuery.from_query(request.query_params, owner=user_id)
     page = await service.list_tasks(repository_of(request), owner=user_id, query=query)
     headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor is not None:
@@ -81,7 +89,7 @@ async def list_tags(user_id: OwnerPath, request: Request) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses={
         status.HTTP_409_CONFLICT: {**_PROBLEM, "description": "The user's task limit is reached"},
-        status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"},
+        **_BODY,
     },
 )
 async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) -> Response:
@@ -104,7 +112,7 @@ async def get_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) ->
     return _json(task_json(task))
 
 
-@router.put("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
+@router.put("/{task_id}", response_model=TaskPublic, responses={**_NOT_FOUND, **_BODY})
 async def update_task(
     user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, request: Request
 ) -> Response:
@@ -121,7 +129,11 @@ async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.patch("/{task_id}/complete", response_model=TaskCompletionResult, responses=_NOT_FOUND)
+@router.patch(
+    "/{task_id}/complete",
+    response_model=TaskCompletionResult,
+    responses={**_NOT_FOUND, **_BODY},
+)
 async def complete_task(
     user_id: OwnerPath,
     task_id: TaskIdPath,

@@ -3,6 +3,7 @@
 Request bodies forbid unknown fields and never bind to the table model.
 """
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -55,12 +56,14 @@ def _trimmed(max_length: int, *, lower: bool = False) -> AfterValidator:
     """Python's own strip() and lower(), so the rules match what sorting and search fold."""
 
     def clean(value: str) -> str:
-        value = value.strip()
+        # Measured as stored: lower-casing can lengthen text ("İ" becomes two characters).
+        value = value.strip().lower() if lower else value.strip()
         if not value:
             raise ValueError("must not be blank")
         if len(value) > max_length:
-            raise ValueError(f"must be at most {max_length} characters after trimming")
-        return _reject_nul(value.lower() if lower else value)
+            trimmed = "after trimming and lower-casing" if lower else "after trimming"
+            raise ValueError(f"must be at most {max_length} characters {trimmed}")
+        return _reject_nul(value)
 
     return AfterValidator(clean)
 
@@ -79,7 +82,25 @@ Description = Annotated[
 ]
 Tag = Annotated[str, _trimmed(TAG_MAX_LENGTH, lower=True), _documented(TAG_MAX_LENGTH, NOT_BLANK)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS_PER_TASK), AfterValidator(_unique_tags)]
-Instant = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def _iso_8601(value: Any) -> Any:
+    # pydantic would also take numbers, and numeric strings, as Unix times: a client that
+    # sends 0 means something, but not 1970.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _NUMERIC.fullmatch(value.strip()):
+        raise ValueError("must be an ISO 8601 date-time string, such as 2026-12-01T09:00:00Z")
+    return value
+
+
+_NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_iso_8601),
+    AfterValidator(as_utc),
+    Field(json_schema_extra={"type": "string", "format": "date-time"}),
+]
 
 
 def _integral(value: Any) -> Any:

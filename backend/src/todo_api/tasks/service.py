@@ -84,7 +84,8 @@ async def create_task(repo: TaskRepository, *, owner: str, data: TaskCreate, max
 
 
 async def update_task(repo: TaskRepository, *, owner: str, task_id: int, data: TaskUpdate) -> Row:
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent; a nested object (recurrence) whole, with its own defaults.
+    changes = data.model_dump(include=data.model_fields_set)
     async with repo.transaction() as tx:
         task = await tx.get_for_update(owner, task_id)
         if task is None:
@@ -125,8 +126,11 @@ async def delete_task(repo: TaskRepository, *, owner: str, task_id: int) -> None
         raise TaskNotFound(task_id)
 
 
-async def _schedule_next(tx: TaskRepository, done: Row, now: datetime) -> Row:
+async def _schedule_next(tx: TaskRepository, done: Row, now: datetime) -> Row | None:
     frequency, interval = done["recurrence_frequency"], done["recurrence_interval"]
+    due_at = next_due(done["due_at"], frequency, interval, now=now)
+    if due_at is None:  # the series has reached the end of the calendar
+        return None
     values = {
         "user_id": done["user_id"],
         "title": done["title"],
@@ -134,7 +138,7 @@ async def _schedule_next(tx: TaskRepository, done: Row, now: datetime) -> Row:
         "completed": False,
         "priority": done["priority"],
         "tags": list(done["tags"]),
-        "due_at": next_due(done["due_at"], frequency, interval, now=now),
+        "due_at": due_at,
         "recurrence_frequency": frequency,
         "recurrence_interval": interval,
         "created_at": now,

@@ -14,6 +14,7 @@ from secrets import token_hex
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from todo_api.errors import unexpected_error_response
 from todo_api.ops.metrics import Metrics
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -30,8 +31,11 @@ class RequestIdFilter(logging.Filter):
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, access_log: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, access_log: bool, retry_after: int
+    ) -> None:
         self.app = app
+        self.retry_after = retry_after
         self.metrics = metrics
         self.access_log = access_log
         # A random prefix per process and a counter: unique ids without a syscall each.
@@ -46,17 +50,28 @@ class RequestContext:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 header = (b"x-request-id", request_id.encode())
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, inside the request's context: the log line keeps the request
+            # id, the client gets a whole problem response, and the connection stays usable
+            # (Starlette's outermost handler would re-raise, and uvicorn drop it).
+            if started:
+                raise  # part of a response is out: nothing whole can be sent any more
+            response = unexpected_error_response(
+                exc, scope["method"], scope["path"], retry_after=self.retry_after
+            )
+            await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             self._record(scope, status, elapsed)
