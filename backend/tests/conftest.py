@@ -115,7 +115,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say loudly when the PostgreSQL half did not run: production is PostgreSQL."""
     if POSTGRES_URL:
         return
-    skipped = terminalreporter.stats.get("skipped", [])
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "TEST_DATABASE_URL" in str(report.longrepr)
+    ]
+    if not skipped:
+        return
     terminalreporter.write_sep(
         "!",
         f"PostgreSQL NOT TESTED: {len(skipped)} tests skipped. Production runs on PostgreSQL; "

@@ -27,6 +27,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from todo_api.config import get_settings
 
+# After refusing a request, what the client still sends is read and dropped for this long
+# before closing (a "lingering close"): closing with unread data would make the kernel send
+# a reset, and the client could lose the refusal it was just sent.
+_LINGER_SECONDS = 2.0
+
 
 class _HeadersTooLarge(Exception):
     pass
@@ -44,6 +49,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._received_any = False
         self._refused = False
+        self._draining = False
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -55,6 +61,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._draining:
+            return
         if self._awaiting_headers:
             self._received_any = True
             self._header_bytes += len(data)
@@ -121,6 +129,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: HTTPStatus, detail: str) -> None:
         self._disarm()
+        if self._draining or self.transport.is_closing():
+            return
+        self._draining = True
         body = orjson.dumps(
             {"type": "about:blank", "title": status.phrase, "status": status, "detail": detail}
         )
@@ -130,6 +141,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             f"content-length: {len(body)}\r\n"
             "connection: close\r\n\r\n"
         ).encode()
-        if not self.transport.is_closing():
-            self.transport.write(head + body)
-            self.transport.close()
+        self.transport.write(head + body)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(_LINGER_SECONDS, self.transport.close)

@@ -106,11 +106,7 @@ def _filters(shape: Shape, owner: BindParameter[Any]) -> list[ColumnElement[bool
         where.append(
             or_(*(priority == bindparam(f"priority_{i}") for i in range(shape.priorities)))
         )
-    for i in range(shape.tags):
-        tagged = select(col(TaskTag.task_id)).where(
-            col(TaskTag.user_id) == owner, col(TaskTag.tag) == bindparam(f"tag_{i}")
-        )
-        where.append(col(Task.id).in_(tagged))
+    where += _tagged(shape.tags, owner)
     for i in range(shape.words):
         where.append(col(Task.search_text).like(bindparam(f"word_{i}"), escape="\\"))
     due_at = col(Task.due_at)
@@ -124,6 +120,31 @@ def _filters(shape: Shape, owner: BindParameter[Any]) -> list[ColumnElement[bool
     elif shape.overdue is False:
         where.append(or_(col(Task.completed).is_(true()), due_at.is_(None), due_at >= now))
     return where
+
+
+# Up to this many tags, one semi-join each: the planner starts from the rarest. Beyond, the
+# join search itself cost more than the query (8 tags: 27 ms to plan, 2 to run; 20: 70 ms),
+# so one grouped lookup counts the tags each task has (linear to plan, bounded to run).
+_JOINED_TAGS = 4
+
+
+def _tagged(tags: int, owner: BindParameter[Any]) -> list[ColumnElement[bool]]:
+    """Tasks that carry all `tags` tag parameters."""
+    task_id, tag = col(TaskTag.task_id), col(TaskTag.tag)
+    if tags <= _JOINED_TAGS:
+        return [
+            col(Task.id).in_(
+                select(task_id).where(col(TaskTag.user_id) == owner, tag == bindparam(f"tag_{i}"))
+            )
+            for i in range(tags)
+        ]
+    every = (
+        select(task_id)
+        .where(col(TaskTag.user_id) == owner, tag.in_([bindparam(f"tag_{i}") for i in range(tags)]))
+        .group_by(task_id)
+        .having(func.count() == tags)
+    )
+    return [col(Task.id).in_(every)]
 
 
 def _ordering(shape: Shape, column: Any) -> list[UnaryExpression[Any]]:

@@ -90,6 +90,8 @@ class TaskRepository:
         self, statements: ListStatements, params: dict[str, Any], *, past_first: bool
     ) -> tuple[list[Row], int]:
         tasks = await self.db.all(statements.page, params)
+        if not statements.counted and not past_first and len(tasks) < params["page_size"]:
+            return tasks, len(tasks)  # the first page holds every match: no need to count
         if not statements.counted:
             counted = await self.db.first(statements.total, params)
         elif tasks or not past_first:
