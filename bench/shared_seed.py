@@ -22,7 +22,9 @@ SCHEMA = "todo"
 async def create_schema(url: str) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        # From scratch each time: apps of different revisions may take turns on it.
+        await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        await connection.execute(f"CREATE SCHEMA {SCHEMA}")
     finally:
         await connection.close()
 

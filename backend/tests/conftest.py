@@ -149,7 +149,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def settings(database_url: str) -> Iterator[Settings]:
     yield make_settings(database_url)
-    deletes = ("DELETE FROM task_tags", "DELETE FROM tasks", "DELETE FROM task_counts")
+    deletes = (
+        "DELETE FROM task_tags",
+        "DELETE FROM tasks",
+        "DELETE FROM task_counts",
+        "DELETE FROM idempotency_records",
+    )
     asyncio.run(execute(database_url, *deletes))
 
 

@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         default=60, ge=1, description="Per client address, for requests without a valid token."
     )
 
+    # Safe writes.
+    require_if_match: bool = Field(
+        default=False, description="PUT, DELETE and completion without If-Match get a 428."
+    )
+    idempotency_key_ttl_seconds: int = Field(
+        default=24 * 3600, ge=60, description="How long an Idempotency-Key's response is kept."
+    )
+
+    housekeeping_interval_seconds: float = Field(
+        default=3600, gt=0, description="How often expired idempotency keys are purged."
+    )
+
     # The HTTP server (`todo-api serve`).
     forwarded_allow_ips: str = Field(
         default="",

@@ -45,6 +45,7 @@ class AppError(Exception):
     """A failure the client can act on; subclasses set the status."""
 
     status_code: int = HTTPStatus.INTERNAL_SERVER_ERROR
+    errors: "list[FieldError] | None" = None  # which inputs, when several can be at fault
 
     def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -58,6 +59,22 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     status_code = HTTPStatus.CONFLICT
+
+
+class PreconditionFailed(AppError):
+    status_code = HTTPStatus.PRECONDITION_FAILED
+
+
+class PreconditionRequired(AppError):
+    status_code = HTTPStatus.PRECONDITION_REQUIRED
+
+
+class BadRequest(AppError):
+    status_code = HTTPStatus.BAD_REQUEST
+
+
+class UnprocessableContent(AppError):
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
 class Unauthorized(AppError):
@@ -149,7 +166,7 @@ def error_response(exc: AppError, *, retry_after: int) -> JSONResponse:
     headers = dict(exc.headers or {})
     if isinstance(exc, ServiceUnavailable) and exc.retry_later:
         headers.setdefault("Retry-After", str(retry_after))
-    return problem_response(exc.status_code, exc.detail, headers=headers or None)
+    return problem_response(exc.status_code, exc.detail, errors=exc.errors, headers=headers or None)
 
 
 def unexpected_error_response(

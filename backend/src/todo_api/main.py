@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from todo_api.auth.setup import build_verifier, plan_auth
 from todo_api.config import Settings, get_settings
 from todo_api.db.connect import open_database
 from todo_api.errors import register_exception_handlers
+from todo_api.ops.housekeeping import housekeeping
 from todo_api.ops.metrics import Metrics
+from todo_api.tasks.idempotency import purge_expired
 from todo_api.tasks.postgres_repository import repository_for
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.router import tags_router
@@ -59,7 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             logger.warning(DEVELOPMENT_MODE_WARNING, settings.dev_secret_file)
         database = await open_database(settings)
         metrics.watch_database(database)
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        upkeep = [partial(purge_expired, database, settings.idempotency_key_ttl_seconds)]
+        async with (
+            httpx.AsyncClient(follow_redirects=False) as http,
+            housekeeping(
+                upkeep,
+                every_seconds=settings.housekeeping_interval_seconds,
+                first_after=min(60.0, settings.housekeeping_interval_seconds),
+            ),
+        ):
             try:
                 yield {
                     "settings": settings,
@@ -104,8 +115,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Request-ID",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+            ],
             expose_headers=[
+                "ETag",
+                "Idempotent-Replayed",
                 "Location",
                 "Link",
                 "X-Total-Count",

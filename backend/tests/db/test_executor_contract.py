@@ -143,5 +143,5 @@ async def test_every_statement_returns_what_sqlalchemy_returns(
     finally:
         await engine.dispose()
         await db.close()
-    assert len(recorded) > 40
-    assert compared > 30  # most statements return rows to compare
+    assert len(recorded) > 30
+    assert compared > 25  # most statements return rows to compare

@@ -49,6 +49,7 @@ def _create_params() -> dict[str, Any]:
         "search_text": "buy milk\n",
         "created_at": NOW,
         "updated_at": NOW,
+        "version": 1,
     }
     return {**{f"new_{key}": value for key, value in task.items()}, "max_tasks": 10}
 

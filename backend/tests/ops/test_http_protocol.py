@@ -126,7 +126,7 @@ def test_forwarded_for_is_believed_only_from_listed_proxies(tmp_path: Path, trus
     settings = {"RATE_LIMIT_ANONYMOUS_PER_MINUTE": "3"}
     if trusted:
         settings["FORWARDED_ALLOW_IPS"] = "127.0.0.1"
-    running = Server(sqlite_url(tmp_path), tmp_path, **settings)
+    running = Server(sqlite_url(tmp_path), tmp_path, workers=1, **settings)
     try:
         running.wait_ready()
         statuses = _anonymous_statuses(running, [f"203.0.113.{i}" for i in range(6)])

@@ -58,7 +58,7 @@ class Window:
 class Windows(Protocol):
     """Fixed one-minute windows of hits, per key."""
 
-    async def hit(self, limit: int, key: tuple[str, str]) -> Window: ...
+    async def hit(self, limit: int, key: tuple[str, str], cost: int = 1) -> Window: ...
 
     async def peek(self, limit: int, key: tuple[str, str]) -> Window: ...
 
@@ -73,15 +73,15 @@ class LocalWindows:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str], Window] = {}
 
-    async def hit(self, limit: int, key: tuple[str, str]) -> Window:
+    async def hit(self, limit: int, key: tuple[str, str], cost: int = 1) -> Window:
         now = time.time()
         window = self._counts.get(key)
         if window is None or window.ends_at <= now:
             if len(self._counts) > _SWEEP_AT:
                 self._counts = {k: w for k, w in self._counts.items() if w.ends_at > now}
-            window = Window(1, now + WINDOW_SECONDS)
+            window = Window(cost, now + WINDOW_SECONDS)
         else:
-            window = Window(window.hits + 1, window.ends_at)
+            window = Window(window.hits + cost, window.ends_at)
         self._counts[key] = window
         return window
 
@@ -102,9 +102,9 @@ class RedisWindows:
         assert isinstance(storage, Storage)  # the async+ scheme gives an asyncio storage
         self._storage = storage
 
-    async def hit(self, limit: int, key: tuple[str, str]) -> Window:
+    async def hit(self, limit: int, key: tuple[str, str], cost: int = 1) -> Window:
         name = RateLimitItemPerMinute(limit).key_for(*key)
-        hits = await self._storage.incr(name, WINDOW_SECONDS)
+        hits = await self._storage.incr(name, WINDOW_SECONDS, amount=cost)
         return Window(hits, await self._storage.get_expiry(name))
 
     async def peek(self, limit: int, key: tuple[str, str]) -> Window:
@@ -118,9 +118,10 @@ class RateLimiter:
         self._per_user = per_user
         self._per_address = per_address
 
-    async def spend_user(self, user_id: str) -> Quota:
-        """One request by a signed-in user; raises TooManyRequests past the limit."""
-        return await self._spend(self._per_user, ("user", user_id))
+    async def spend_user(self, user_id: str, cost: int = 1) -> Quota:
+        """`cost` requests by a signed-in user (a batch costs one per operation); raises
+        TooManyRequests past the limit."""
+        return await self._spend(self._per_user, ("user", user_id), cost)
 
     async def spend_address(self, address: str) -> Quota:
         """One request without a valid token from `address`; raises past the limit."""
@@ -137,9 +138,9 @@ class RateLimiter:
         if window.hits >= limit:
             raise TooManyRequests(_quota(limit, window))
 
-    async def _spend(self, limit: int, key: tuple[str, str]) -> Quota:
+    async def _spend(self, limit: int, key: tuple[str, str], cost: int = 1) -> Quota:
         try:
-            window = await self._windows.hit(limit, key)
+            window = await self._windows.hit(limit, key, cost)
         except Exception as exc:
             _storage_failed(exc)
             return Quota(limit=limit, remaining=limit, reset_seconds=WINDOW_SECONDS)

@@ -24,12 +24,11 @@ class Counted:
     completed: bool
 
 
-async def recount(
-    db: Database, owner: str, before: Counted | None, after: Counted | None
-) -> int | None:
-    """Apply one task's change (None: it did not exist / no longer exists) in one upsert.
+async def recount(db: Database, owner: str, before: Counted | None, after: Counted | None) -> int:
+    """Apply one task's change (None: it did not exist / no longer exists) in one upsert, and
+    count the write in the user's `changes`.
 
-    Returns the user's new number of tasks (None when nothing changed).
+    Returns the user's new number of tasks.
     """
     totals: Counter[str] = Counter()
     completed: Counter[str] = Counter()
@@ -38,18 +37,23 @@ async def recount(
             for tag in (ALL_TASKS, *state.tags):
                 totals[tag] += sign
                 completed[tag] += sign * state.completed
-    # Sorted rows lock in the same order in every transaction: concurrent writes cannot deadlock.
+    # Sorted rows lock in the same order in every transaction: concurrent writes cannot
+    # deadlock. The user's row ('') comes first, always: every write counts in `changes`.
     rows = [
-        {"user_id": owner, "tag": tag, "total": totals[tag], "completed": completed[tag]}
-        for tag in sorted(totals.keys() | completed.keys())
-        if totals[tag] or completed[tag]
+        {
+            "user_id": owner,
+            "tag": tag,
+            "total": totals[tag],
+            "completed": completed[tag],
+            "changes": int(tag == ALL_TASKS),
+        }
+        for tag in sorted(totals.keys() | completed.keys() | {ALL_TASKS})
+        if totals[tag] or completed[tag] or tag == ALL_TASKS
     ]
-    if not rows:
-        return None
     statement = _upsert(db.dialect_name, len(rows))
     params = {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
     totals_after = {row["tag"]: row["total"] for row in await db.all(statement, params)}
-    return totals_after.get(ALL_TASKS)
+    return int(totals_after[ALL_TASKS])
 
 
 @cache
@@ -70,11 +74,12 @@ def adding_to_counters(insert: Any) -> Any:
         set_={
             "total": TASK_COUNTS.c.total + insert.excluded.total,
             "completed": TASK_COUNTS.c.completed + insert.excluded.completed,
+            "changes": TASK_COUNTS.c.changes + insert.excluded.changes,
         },
     )
 
 
-COUNTER_KEYS = ("user_id", "tag", "total", "completed")
+COUNTER_KEYS = ("user_id", "tag", "total", "completed", "changes")
 
 
 def counted_total(owner: Any, tag: Any, status: str) -> ScalarSelect[int]:
@@ -85,6 +90,29 @@ def counted_total(owner: Any, tag: Any, status: str) -> ScalarSelect[int]:
     return (
         select(counted)
         .where(TASK_COUNTS.c.user_id == owner, TASK_COUNTS.c.tag == tag)
+        .scalar_subquery()
+    )
+
+
+_CHANGES = select(TASK_COUNTS.c.changes).where(
+    TASK_COUNTS.c.user_id == bindparam("owner"), TASK_COUNTS.c.tag == ALL_TASKS
+)
+
+
+async def changes(db: Database, owner: str) -> int:
+    """How many writes the user's tasks have had (0 before the first)."""
+    row = await db.first(_CHANGES, {"owner": owner})
+    return int(row["changes"]) if row else 0
+
+
+def changes_of(owner: Any) -> ScalarSelect[int]:
+    """The user's `changes`, as a scalar subquery a list statement can carry."""
+    # The '' by a named parameter: an anonymous one would be called tag_1, as a list
+    # statement's own tag parameters are.
+    user_row = TASK_COUNTS.c.tag == bindparam("user_row_tag", ALL_TASKS)
+    return (
+        select(TASK_COUNTS.c.changes)
+        .where(TASK_COUNTS.c.user_id == owner, user_row)
         .scalar_subquery()
     )
 

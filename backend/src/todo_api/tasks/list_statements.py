@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 from sqlmodel import col
 
-from todo_api.tasks.counts import counted_total
+from todo_api.tasks.counts import changes_of, counted_total
 from todo_api.tasks.models import TASK_FIELDS, Task, TaskTag
 
 Order = Literal["asc", "desc"]
@@ -64,6 +64,7 @@ class ListStatements:
 
 
 TOTAL = "matching_total"
+CHANGES = "user_changes"
 
 
 @lru_cache(maxsize=512)
@@ -72,12 +73,13 @@ def statements_for(shape: Shape) -> ListStatements:
     # cost more than running it.
     owner: BindParameter[str] = bindparam("owner")
     matching = _filters(shape, owner)
+    # Every row carries the user's change counter (the list's ETag), read once.
+    carried: list[Any] = [changes_of(owner).label(CHANGES)]
     if shape.counted:
         total = counted_total(owner, bindparam("counter_tag"), shape.status).label(TOTAL)
-        carried = [total]
+        carried.append(total)
     else:
         total = func.count().label(TOTAL)
-        carried = []
     column, _default = SORT_COLUMNS[shape.sort]
     keys = {field.key for field in TASK_FIELDS}
     cursor_key = [] if column is None or column.key in keys else [column]
@@ -140,7 +142,9 @@ def _tagged(tags: int, owner: BindParameter[Any]) -> list[ColumnElement[bool]]:
         ]
     every = (
         select(task_id)
-        .where(col(TaskTag.user_id) == owner, tag.in_([bindparam(f"tag_{i}") for i in range(tags)]))
+        .where(
+            col(TaskTag.user_id) == owner, or_(*(tag == bindparam(f"tag_{i}") for i in range(tags)))
+        )
         .group_by(task_id)
         .having(func.count() == tags)
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -128,6 +129,8 @@ class Task(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
+    # 1 at creation, one more on every change: the task's ETag.
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
     @property
     def recurrence(self) -> dict[str, Any] | None:
@@ -168,7 +171,30 @@ class TaskCount(SQLModel, table=True):
     tag: str = Field(sa_type=String(TAG_MAX_LENGTH), primary_key=True)
     total: int = Field(default=0, nullable=False)
     completed: int = Field(default=0, nullable=False)
+    # On the per-user row (tag ''): one more on every write of the user's tasks, under that
+    # row's lock, so it orders the user's writes as they commit. The list's ETag.
+    changes: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 TASK_TAGS: Table = SQLModel.metadata.tables["task_tags"]
 TASK_COUNTS: Table = SQLModel.metadata.tables["task_counts"]
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The response to a write sent with an Idempotency-Key, stored with the write itself."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (Index(None, "created_at"),)
+
+    user_id: str = Field(sa_type=String(USER_ID_MAX_LENGTH), primary_key=True)
+    key: str = Field(sa_type=String(255), primary_key=True)
+    request_hash: str = Field(sa_type=String(64), nullable=False)  # method, path and body
+    status: int = Field(sa_type=SmallInteger, nullable=False)
+    headers: dict[str, str] = Field(sa_column=Column(JSON(), nullable=False))
+    body: str = Field(sa_column=Column(Text(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+IDEMPOTENCY_RECORDS: Table = SQLModel.metadata.tables["idempotency_records"]

@@ -37,12 +37,14 @@ def _create() -> Select[Any]:
         tag=ALL_TASKS,
         total=1,
         completed=_as_int(bindparam("new_completed")),
+        changes=1,
     )
     counted = counted.on_conflict_do_update(
         index_elements=["user_id", "tag"],
         set_={
             "total": TASK_COUNTS.c.total + 1,
             "completed": TASK_COUNTS.c.completed + counted.excluded.completed,
+            "changes": TASK_COUNTS.c.changes + 1,
         },
         where=TASK_COUNTS.c.total < bindparam("max_tasks"),
     )
@@ -65,7 +67,7 @@ def _create() -> Select[Any]:
     rows = select(tagged.c.id, tagged.c.value, tagged.c.user_id)
     tag_rows = TASK_TAGS.insert().from_select(["task_id", "tag", "user_id"], rows).cte("tag_rows")
     counts = select(
-        tagged.c.user_id, tagged.c.value, literal(1), _as_int(tagged.c.completed)
+        tagged.c.user_id, tagged.c.value, literal(1), _as_int(tagged.c.completed), literal(0)
     ).order_by(tagged.c.value)
     tag_counts = _add_to_counters(counts).cte("tag_counts")
     return select(*task.c).add_cte(tag_rows, tag_counts)
@@ -86,15 +88,23 @@ def _toggle() -> Select[Any]:
             completed=not_(TASKS.c.completed),
             completed_at=case((TASKS.c.completed, None), else_=now),
             updated_at=now,
+            version=TASKS.c.version + 1,
         )
         .returning(*TASK_FIELDS)
         .cte("task")
     )
-    # Every counter of the task (all tasks, and one per tag) gains or loses one completed.
+    # Every counter of the task (all tasks, and one per tag) gains or loses one completed;
+    # the user's row ('') counts the write in `changes`.
     every = cast(task.c.tags, JSONB).op("||")(cast(literal('[""]'), JSONB))
     tag = func.jsonb_array_elements_text(every).table_valued("value").alias("tag")
     counts = (
-        select(task.c.user_id, tag.c.value, literal(0), case((task.c.completed, 1), else_=-1))
+        select(
+            task.c.user_id,
+            tag.c.value,
+            literal(0),
+            case((task.c.completed, 1), else_=-1),
+            _as_int(tag.c.value == ALL_TASKS),
+        )
         .select_from(task.join(tag, true()))
         .order_by(tag.c.value)
     )

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, bindparam, case, delete, insert, not_, sel
 
 from todo_api.db.executor import Database, Row
 from todo_api.db.types import UTCDateTime
-from todo_api.tasks.counts import Counted, recount, tag_counts
-from todo_api.tasks.list_statements import TOTAL, ListStatements
+from todo_api.tasks.counts import Counted, changes, recount, tag_counts
+from todo_api.tasks.list_statements import CHANGES, TOTAL, ListStatements
 from todo_api.tasks.models import TASK_FIELDS, TASK_TAGS, TASKS
 
 
@@ -42,6 +42,7 @@ _TOGGLE = (
         completed=not_(TASKS.c.completed),
         completed_at=case((TASKS.c.completed, None), else_=_NOW),
         updated_at=_NOW,
+        version=TASKS.c.version + 1,
     )
     .returning(*TASK_FIELDS)
 )
@@ -57,13 +58,30 @@ _INSERT = (
 class TaskRepository:
     """The user's tasks in `db`; `transaction()` gives one bound to a transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, claims: set[tuple[str, str]] | None = None) -> None:
         self.db = db
+        # Idempotency keys held by requests running in this process (see `claimed`).
+        self._claims = claims if claims is not None else set()
 
     @asynccontextmanager
     async def transaction(self, *, custom_plans: bool = False) -> AsyncIterator[TaskRepository]:
         async with self.db.transaction(custom_plans=custom_plans) as tx:
-            yield type(self)(tx)
+            yield type(self)(tx, self._claims)
+
+    @asynccontextmanager
+    async def claimed(self, owner: str, key: str) -> AsyncIterator[TaskRepository | None]:
+        """A transaction holding the user's idempotency `key` until it ends; None if another
+        request holds it. Held in this process: SQLite, the embedded default, has one."""
+        claim = (owner, key)
+        if claim in self._claims:
+            yield None
+            return
+        self._claims.add(claim)
+        try:
+            async with self.transaction() as tx:
+                yield tx
+        finally:
+            self._claims.discard(claim)
 
     async def get(self, owner: str, task_id: int) -> Row | None:
         return await self.db.first(_GET, {"owner": owner, "task_id": task_id})
@@ -76,8 +94,9 @@ class TaskRepository:
 
     async def page(
         self, statements: ListStatements, params: dict[str, Any], *, past_first: bool
-    ) -> tuple[list[Row], int]:
-        """A page of tasks (one more than the page size, when there is more) and the total.
+    ) -> tuple[list[Row], int, int]:
+        """A page of tasks (one more than the page size, when there is more), the total, and
+        the user's change counter as of that page.
 
         `past_first`: the page starts after a cursor, so an empty page may still have a total.
         """
@@ -88,17 +107,20 @@ class TaskRepository:
 
     async def _page(
         self, statements: ListStatements, params: dict[str, Any], *, past_first: bool
-    ) -> tuple[list[Row], int]:
+    ) -> tuple[list[Row], int, int]:
         tasks = await self.db.all(statements.page, params)
+        # Read with the rows, in the same snapshot: an ETag never names newer data than sent.
+        changes = tasks[0][CHANGES] if tasks else await self.changes(params["owner"])
+        changes = changes or 0
         if not statements.counted and not past_first and len(tasks) < params["page_size"]:
-            return tasks, len(tasks)  # the first page holds every match: no need to count
+            return tasks, len(tasks), changes  # the first page holds every match: no count
         if not statements.counted:
             counted = await self.db.first(statements.total, params)
         elif tasks or not past_first:
             counted = tasks[0] if tasks else None  # no tasks on the first page: none match
         else:  # a page past the last task: the total still counts them
             counted = await self.db.first(statements.total, params)
-        return tasks, (counted and counted[TOTAL]) or 0
+        return tasks, (counted and counted[TOTAL]) or 0, changes
 
     async def tag_counts(self, owner: str) -> list[tuple[str, int]]:
         return await tag_counts(self.db, owner)
@@ -123,7 +145,6 @@ class TaskRepository:
         assert task is not None
         await self._tag(task)
         total = await recount(self.db, task["user_id"], None, _counted(task))
-        assert total is not None
         return task, total
 
     async def toggle_unless_recurring(self, owner: str, task_id: int, now: datetime) -> Row | None:
@@ -136,46 +157,67 @@ class TaskRepository:
         return task
 
     async def set_completed(
-        self, owner: str, task_id: int, completed: bool | None, now: datetime
+        self,
+        owner: str,
+        task_id: int,
+        completed: bool | None,
+        now: datetime,
+        *,
+        version: int | None = None,
     ) -> Row | None:
-        """Flip (None) or set `completed` (call inside `transaction()`); None if nothing changed:
-        no such task, or it was already in that state."""
+        """Flip (None) or set `completed` (call inside `transaction()`); None if nothing was
+        written: no such task, already in that state, or (given `version`) not that version."""
         if completed is None:
             statement = _TOGGLE
         else:
             values = {"completed": completed, "completed_at": now if completed else None}
             # Only a real change is written: setting the same state again changes nothing.
-            where = _OWNED & (TASKS.c.completed != completed)
             statement = (
-                update(TASKS).where(where).values(**values, updated_at=_NOW).returning(*TASK_FIELDS)
+                update(TASKS)
+                .where(_OWNED & (TASKS.c.completed != completed))
+                .values(**values, updated_at=_NOW, version=TASKS.c.version + 1)
+                .returning(*TASK_FIELDS)
             )
+        if version is not None:
+            statement = statement.where(TASKS.c.version == version)
         task = await self.db.first(statement, {"owner": owner, "task_id": task_id, "now": now})
         if task is not None:
             await self._recount_completion(task)
         return task
 
-    async def update(self, before: Row, changes: dict[str, Any]) -> Row:
-        """Write `changes` to the locked task `before` (from `get_for_update`)."""
+    async def update(self, before: Row, changes: dict[str, Any]) -> Row | None:
+        """Write `changes` to the task `before` (read in this transaction); None if it is no
+        longer that version (SQLite takes no row lock when it is read)."""
         owner, task_id = before["user_id"], before["id"]
-        statement = update(TASKS).where(_owned(owner, task_id)).values(**changes)
+        statement = (
+            update(TASKS)
+            .where(_owned(owner, task_id), TASKS.c.version == before["version"])
+            .values(**changes, version=TASKS.c.version + 1)
+        )
         updated = await self.db.first(statement.returning(*TASK_FIELDS))
-        assert updated is not None  # the row is locked by get_for_update
+        if updated is None:
+            return None
         if "tags" in changes:
             await self.db.all(delete(TASK_TAGS).where(TASK_TAGS.c.task_id == task_id))
             await self._tag(updated)
         await recount(self.db, owner, _counted(before), _counted(updated))
         return updated
 
-    async def delete(self, owner: str, task_id: int) -> bool:
-        statement = (
-            delete(TASKS).where(_owned(owner, task_id)).returning(TASKS.c.tags, TASKS.c.completed)
-        )
+    async def delete(self, owner: str, task_id: int, *, version: int | None = None) -> bool:
+        """Delete the task (only that version, if given); False if none was deleted."""
+        where = _owned(owner, task_id)
+        if version is not None:
+            where &= TASKS.c.version == version
+        statement = delete(TASKS).where(where).returning(TASKS.c.tags, TASKS.c.completed)
         async with self.transaction() as tx:
             deleted = await tx.db.first(statement)
             if deleted is None:
                 return False
             await recount(tx.db, owner, _counted(deleted), None)
         return True
+
+    async def changes(self, owner: str) -> int:
+        return await changes(self.db, owner)
 
     async def _recount_completion(self, task: Row) -> None:
         before = Counted(tags=task["tags"], completed=not task["completed"])

@@ -196,12 +196,26 @@ class TaskPublic(BaseModel):
     recurrence: RecurrencePublic | None
     created_at: datetime
     updated_at: datetime
+    version: int = Field(
+        description='1 at creation, one more on every change; the ETag is "v<version>".'
+    )
 
 
 class TaskCompletionResult(TaskPublic):
     """The task after a completion change, and the next occurrence if one was created."""
 
     next_occurrence: TaskPublic | None = None
+
+
+class DeletedTask(BaseModel):
+    id: int
+    deleted: bool
+
+
+class BatchResults(BaseModel):
+    """One result per operation, in order: the task after it, or `{"id", "deleted": true}`."""
+
+    results: list[TaskCompletionResult | TaskPublic | DeletedTask]
 
 
 class TagCount(BaseModel):
@@ -229,4 +243,5 @@ def task_json(row: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "version": row["version"],
     }
