@@ -16,7 +16,7 @@ async def drop_schema(url: str) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
-            "DROP TABLE task_counts, task_tags, tasks, alembic_version CASCADE"
+            "DROP TABLE idempotency_records, task_counts, task_tags, tasks, alembic_version CASCADE"
         )
     finally:
         await connection.close()
