@@ -1,6 +1,9 @@
 """/docs shows every route with its responses."""
 
+import re
+
 from httpx import AsyncClient
+from openapi_spec_validator import validate
 
 TASK_ROUTES = {
     ("/api/{user_id}/tasks", "get"): "200",
@@ -50,3 +53,81 @@ async def test_list_query_parameters_are_documented(client: AsyncClient) -> None
     assert query["limit"]["schema"]["maximum"] == 500
     reference = query["priority"]["schema"]["items"]["$ref"]
     assert reference.removeprefix("#/components/schemas/") in document["components"]["schemas"]
+
+
+async def test_the_document_is_valid_openapi(client: AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+
+    validate(document)  # raises on any violation of the OpenAPI 3.1 schema
+
+
+async def test_every_error_is_a_typed_problem(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+
+    errors = [
+        (path, status, response)
+        for path, operations in paths.items()
+        for operation in operations.values()
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    ]
+    assert len(errors) > 40
+    for path, status, response in errors:
+        assert response["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }, (path, status)
+
+
+async def test_operations_have_short_ids(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+
+    ids = {op["operationId"] for operations in paths.values() for op in operations.values()}
+
+    assert ids == {
+        "listTasks",
+        "createTask",
+        "applyBatch",
+        "getTask",
+        "updateTask",
+        "deleteTask",
+        "completeTask",
+        "listTags",
+        "health",
+        "ready",
+    }
+
+
+async def test_response_headers_are_typed(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+
+    listed = paths["/api/{user_id}/tasks"]["get"]["responses"]["200"]["headers"]
+    created = paths["/api/{user_id}/tasks"]["post"]["responses"]["201"]["headers"]
+    unavailable = paths["/api/{user_id}/tasks"]["get"]["responses"]["503"]["headers"]
+
+    assert listed["X-Total-Count"]["schema"] == {"type": "integer"}
+    assert listed["Link"]["schema"] == {"type": "string"}
+    assert listed["RateLimit-Remaining"]["schema"] == {"type": "integer"}
+    assert created["Location"]["schema"] == {"type": "string"}
+    assert created["ETag"]["schema"] == {"type": "string"}
+    assert unavailable["Retry-After"]["schema"] == {"type": "integer"}
+    for operations in paths.values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                assert "X-Request-ID" in response["headers"]
+
+
+async def test_request_bodies_have_examples(client: AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+    for name in ("TaskCreate", "TaskUpdate", "TaskCompletion", "TaskBatch"):
+        assert schemas[name]["examples"], name
+
+
+async def test_the_docs_load_nothing_from_elsewhere(client: AsyncClient) -> None:
+    pages = [(await client.get(path)).text for path in ("/docs", "/redoc")]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', "".join(pages))
+
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/docs-assets/"), asset
+        assert (await client.get(asset)).status_code == 200

@@ -3,7 +3,9 @@
 import argparse
 import logging
 import os
+import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 import uvicorn
 from pydantic import ValidationError
@@ -12,6 +14,7 @@ from todo_api.auth.setup import AuthConfigurationError, plan_auth
 from todo_api.auth.tokens import CannotMint, mint_token
 from todo_api.config import Settings, get_settings
 from todo_api.db import migrate
+from todo_api.db.diagnose import connection_failure
 from todo_api.db.url import InvalidDatabaseURL
 from todo_api.ops.logs import configure_logging, logging_config
 
@@ -39,6 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(settings, args)
     except (InvalidDatabaseURL, AuthConfigurationError, CannotMint) as exc:
         parser.error(str(exc))
+    except Exception as exc:
+        failure = connection_failure(exc, settings.database_url)
+        if failure is None:
+            raise
+        print(f"todo-api: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -51,6 +60,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     if args.access_log is not None:
         # Workers build their own settings from the environment: hand the flag on that way.
         os.environ["ACCESS_LOG"] = "true" if args.access_log else "false"
+        get_settings.cache_clear()  # one worker runs in this process: it must read it too
     uvicorn.run(
         "todo_api.ops.serving:create_served_app",
         factory=True,
@@ -70,6 +80,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo-api", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"todo-api {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="bring the schema up to date, then run the API")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -90,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         "--expires-in", type=int, default=3600, help="lifetime in seconds (default 3600)"
     )
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("todo-api")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 if __name__ == "__main__":

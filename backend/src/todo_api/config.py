@@ -1,10 +1,13 @@
 """Settings, read from the environment and an optional `.env` file."""
 
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -73,6 +76,9 @@ class Settings(BaseSettings):
     # Operations.
     docs_enabled: bool = Field(default=True, description="Serve /docs, /redoc and /openapi.json.")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="If set, /metrics needs it as a bearer token."
+    )
     access_log: bool = Field(
         default=False, description="Log each request (path without query); off: it costs ~10%."
     )
@@ -128,8 +134,29 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
+            if value.strip().startswith("["):
+                raise ValueError(
+                    "CORS_ORIGINS is a comma-separated list (https://a.example,https://b.example), "
+                    "not JSON"
+                )
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends its origin as scheme://host[:port], and the grant must equal it:
+        # anything else would start fine and then refuse every request from the frontend.
+        checked = []
+        for origin in origins:
+            fixed = origin.rstrip("/")  # "http://localhost:3000/" means the same origin
+            if fixed != "*" and not _ORIGIN.fullmatch(fixed):
+                raise ValueError(
+                    f"CORS origin {origin!r} is not scheme://host[:port], as a browser sends "
+                    "it (for example http://localhost:3000)"
+                )
+            checked.append(fixed)
+        return checked
 
 
 @lru_cache

@@ -121,8 +121,9 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 
 
 # SQLSTATE classes: connection exception, insufficient resources, operator intervention
-# (shutdown, statement timeout, "cannot connect now"), system error.
-_OUTAGE_SQLSTATE_CLASSES = {"08", "53", "57", "58"}
+# (shutdown, "cannot connect now"), system error, and transaction rollback (a deadlock or a
+# serialization failure: the same request may well succeed again, so 503 + Retry-After).
+_OUTAGE_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -1,5 +1,6 @@
 """The application factory: settings in, a ready FastAPI app out."""
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,23 +8,25 @@ from functools import partial
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from todo_api.auth.gate import AuthGate, document_bearer_auth
+from todo_api.auth.gate import AuthGate
 from todo_api.auth.rate_limit import RateLimiter
-from todo_api.auth.setup import build_verifier, plan_auth
+from todo_api.auth.setup import auth_warnings, build_verifier, plan_auth, startup_summary
 from todo_api.config import Settings, get_settings
 from todo_api.db.connect import open_database
-from todo_api.errors import register_exception_handlers
+from todo_api.errors import Unauthorized, register_exception_handlers
 from todo_api.ops.housekeeping import housekeeping
 from todo_api.ops.metrics import Metrics
 from todo_api.tasks.idempotency import purge_expired
 from todo_api.tasks.postgres_repository import repository_for
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.router import tags_router
-from todo_api.web import health
+from todo_api.web import docs as api_docs
+from todo_api.web import health, openapi
 from todo_api.web.body_limit import BodySizeLimit
 from todo_api.web.request_context import RequestContext
 from todo_api.web.security_headers import SecurityHeaders
@@ -60,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise DependencyOverridesUnsupported
         if auth_plan.development:
             logger.warning(DEVELOPMENT_MODE_WARNING, settings.dev_secret_file)
+        for warning in auth_warnings(settings, auth_plan):
+            logger.warning(warning)
+        logger.info(startup_summary(settings, auth_plan))
         database = await open_database(settings)
         metrics.watch_database(database)
         upkeep = [partial(purge_expired, database, settings.idempotency_key_ttl_seconds)]
@@ -93,11 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Each user's tasks, stored in PostgreSQL.",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        docs_url=None,  # served by web.docs, with local assets
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         # No OpenTelemetry (metrics are Prometheus'): skips a provider lookup per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=openapi.operation_id,
     )
     # Added innermost first: CORS, then request context, see every response.
     app.add_middleware(AuthGate, retry_after=settings.db_retry_after)
@@ -142,14 +149,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_exception_handlers(app, retry_after=settings.db_retry_after)
     for router in (tasks_router, tags_router, health.router):
         _add_routes(app, router)
-    document_bearer_auth(app)
+    openapi.install(app)
+    if docs:
+        api_docs.install(app, openapi_url="/openapi.json")
+
+    @app.get("/", include_in_schema=False)
+    async def front_door() -> RedirectResponse:
+        """A person who opens the server's address lands on the docs (or the health check)."""
+        return RedirectResponse("/docs" if docs else "/health")
+
     if settings.metrics_enabled:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
         @app.get("/metrics", include_in_schema=False)
-        async def prometheus_metrics() -> Response:
+        async def prometheus_metrics(request: Request) -> Response:
+            if token is not None and not _bearer_is(request, token):
+                raise Unauthorized(
+                    "/metrics needs METRICS_TOKEN as a bearer token.", invalid_token=True
+                )
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _bearer_is(request: Request, token: str) -> bool:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(), token)
 
 
 def _add_routes(app: FastAPI, router: APIRouter) -> None:

@@ -57,6 +57,30 @@ async def test_responses_carry_the_grant_only_for_the_frontend(browser_facing: A
     assert "access-control-allow-origin" not in theirs.headers
 
 
+async def test_browsers_may_send_and_read_the_safe_write_headers(
+    browser_facing: AsyncClient,
+) -> None:
+    preflight = await browser_facing.options(
+        "/api/u/tasks/1",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, if-match, idempotency-key",
+        },
+    )
+    created = await browser_facing.post(
+        "/api/u/tasks",
+        json={"title": "t"},
+        headers={"Origin": FRONTEND, "Authorization": f"Bearer {hs256_token('u')}"},
+    )
+
+    assert preflight.status_code == 200
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert {"if-match", "idempotency-key", "if-none-match"} <= set(allowed.split(", "))
+    exposed = created.headers["access-control-expose-headers"].lower().split(", ")
+    assert {"etag", "idempotent-replayed", "location"} <= set(exposed)
+
+
 def test_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
 

@@ -105,3 +105,11 @@ def test_parameters_with_escaped_names_are_taken_by_name() -> None:
     compiler = StatementCompiler()
 
     assert compiler.compile(statement).arguments({"a.b": 1, "plain": 2}) == [1, 2]
+
+
+def test_a_statement_without_a_cache_key_still_needs_its_parameters() -> None:
+    params = _create_params()
+    del params["max_tasks"]
+
+    with pytest.raises(InvalidRequestError, match="max_tasks"):
+        StatementCompiler().compile(postgres_statements.CREATE).arguments(params)

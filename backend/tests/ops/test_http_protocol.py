@@ -199,3 +199,17 @@ async def test_after_an_unexpected_error_the_connection_stays_usable(
     request_id = error_head.lower().split(b"x-request-id: ")[1].split(b"\r\n")[0].decode()
     logged = [r for r in records.records if r.levelno == logging.ERROR]
     assert [r.request_id for r in logged] == [request_id]  # type: ignore[attr-defined]
+
+
+def test_a_body_in_the_same_chunk_as_the_headers_is_not_counted_as_headers(
+    server: Server,
+) -> None:
+    body = b'{"title": "' + b"x" * 40_000 + b'"}'
+    request = (
+        b"POST /api/alice/tasks HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    ) + body
+
+    response = _exchange(server.port, request)
+
+    assert response.startswith(b"HTTP/1.1 401 "), response[:200]  # no token: read, then refused

@@ -1,5 +1,6 @@
 """Atomic batches: all operations or none, on both databases."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -154,3 +155,42 @@ async def test_a_retried_batch_is_replayed(client: AsyncClient, tasks_url: str) 
     assert retry.content == first.content
     assert retry.headers["idempotent-replayed"] == "true"
     assert len(await _tasks(client, tasks_url)) == 1
+
+
+async def test_batches_and_single_writes_of_the_same_tasks_never_deadlock(
+    client: AsyncClient, tasks_url: str
+) -> None:
+    first = (await client.post(tasks_url, json={"title": "a", "tags": ["x"]})).json()
+    second = (await client.post(tasks_url, json={"title": "b", "tags": ["y"]})).json()
+    forwards = [
+        {"op": "update", "id": first["id"], "changes": {"tags": ["y"]}},
+        {"op": "update", "id": second["id"], "changes": {"tags": ["x"]}},
+    ]
+    backwards = list(reversed(forwards))
+
+    for _ in range(5):
+        responses = await asyncio.gather(
+            client.post(f"{tasks_url}/batch", json={"operations": forwards}),
+            client.post(f"{tasks_url}/batch", json={"operations": backwards}),
+            client.put(f"{tasks_url}/{second['id']}", json={"title": "b2"}),
+            client.patch(f"{tasks_url}/{first['id']}/complete"),
+        )
+        assert [r.status_code for r in responses] == [200, 200, 200, 200], [
+            r.text for r in responses
+        ]
+
+
+async def test_require_if_match_holds_inside_a_batch(settings: Settings, tasks_url: str) -> None:
+    app = create_app(make_settings(settings.database_url, require_if_match=True))
+    async with serve(app) as client:
+        task = (await client.post(tasks_url, json={"title": "t"})).json()
+        unconditional = [{"op": "delete", "id": task["id"]}]
+        own_ref = [
+            {"op": "create", "ref": "n", "task": {"title": "new"}},
+            {"op": "update", "id": "$n", "changes": {"title": "newer"}},
+        ]
+        refused = await client.post(f"{tasks_url}/batch", json={"operations": unconditional})
+        allowed = await client.post(f"{tasks_url}/batch", json={"operations": own_ref})
+
+    assert error_locations(assert_problem(refused, 428)) == [["body", "operations", 0]]
+    assert allowed.status_code == 200

@@ -194,3 +194,17 @@ async def test_an_empty_list_has_an_etag_too(client: AsyncClient, tasks_url: str
     again = await client.get(tasks_url, headers={"If-None-Match": empty.headers["etag"]})
 
     assert again.status_code == 304
+
+
+async def test_a_list_relative_to_the_clock_has_no_etag(
+    client: AsyncClient, tasks_url: str
+) -> None:
+    await _task(client, tasks_url, due_at="2020-01-01T00:00:00Z")
+
+    response = await client.get(tasks_url, params={"overdue": "true"})
+    conditional = await client.get(
+        tasks_url, params={"overdue": "true"}, headers={"If-None-Match": "*"}
+    )
+
+    assert "etag" not in response.headers
+    assert conditional.status_code == 200

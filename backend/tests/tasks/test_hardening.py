@@ -9,10 +9,14 @@ import json
 import re
 from typing import Any
 
+import asyncpg
 import pytest
 from httpx import AsyncClient
 
+from tests.conftest import make_settings, postgres_only, serve
 from tests.helpers import assert_problem, error_locations
+from todo_api.config import Settings
+from todo_api.main import create_app
 
 
 def _cursor_of(response: Any) -> str:
@@ -252,3 +256,33 @@ async def test_due_filters_must_be_iso_8601_instants(
     for name in ("due_before", "due_after"):
         response = await client.get(tasks_url, params={name: value})
         assert ["query", name] in error_locations(assert_problem(response, 422))
+
+
+# 1 (the timeout): a statement past DB_COMMAND_TIMEOUT is the request's own cost, not an outage.
+
+
+@postgres_only
+async def test_a_statement_past_its_timeout_is_503_without_retry_after(
+    settings: Settings, database_url: str, tasks_url: str
+) -> None:
+    app = create_app(make_settings(database_url, db_command_timeout=0.5))
+    async with serve(app) as client:
+        task = (await client.post(tasks_url, json={"title": "locked"})).json()
+        locker = await asyncpg.connect(database_url)
+        try:
+            async with locker.transaction():
+                await locker.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", task["id"])
+                waited = await client.put(f"{tasks_url}/{task['id']}", json={"title": "x"})
+        finally:
+            await locker.close()
+        after = await client.put(f"{tasks_url}/{task['id']}", json={"title": "x"})
+
+    assert_problem(waited, 503)
+    assert "retry-after" not in waited.headers
+    assert after.status_code == 200
+
+
+async def test_a_cursor_nested_too_deep_is_422(client: AsyncClient, tasks_url: str) -> None:
+    deep = base64.urlsafe_b64encode(b"[" * 3000).rstrip(b"=").decode()
+
+    assert_problem(await client.get(tasks_url, params={"cursor": deep}), 422)

@@ -202,3 +202,29 @@ async def test_any_interleaving_of_retries_runs_each_key_once(
         "title": final["title"],
         "tasks": await _count(client, url),
     } == expected
+
+
+async def test_a_server_error_is_not_stored_and_a_retry_runs_again(
+    client: AsyncClient, tasks_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from todo_api.errors import ServiceUnavailable
+    from todo_api.tasks import service
+
+    create = service.create_task
+    calls = 0
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ServiceUnavailable("The database is unavailable; try again shortly.")
+        return await create(*args, **kwargs)
+
+    monkeypatch.setattr(service, "create_task", failing_once)
+    first = await client.post(tasks_url, json={"title": "t"}, headers=_key("5xx"))
+    retry = await client.post(tasks_url, json={"title": "t"}, headers=_key("5xx"))
+
+    assert_problem(first, 503)
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers
+    assert await _count(client, tasks_url) == 1

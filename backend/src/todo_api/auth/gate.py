@@ -11,8 +11,6 @@ database work; signed-in users are rate-limited per user, with RateLimit headers
 import logging
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.auth.jwks import JwksUnavailable
@@ -23,13 +21,6 @@ from todo_api.errors import AppError, Forbidden, ServiceUnavailable, Unauthorize
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-SCHEME_NAME = "HTTPBearer"
-BEARER_SCHEME = {
-    "type": "http",
-    "scheme": "bearer",
-    "bearerFormat": "JWT",
-    "description": "A Better Auth JWT; in development, `todo-api token <user_id>` prints one.",
-}
 
 
 class AuthGate:
@@ -110,26 +101,3 @@ def _bearer_token(scope: Scope) -> str | None:
             credentials = credentials.strip()
             return credentials if scheme.lower() == "bearer" and credentials else None
     return None
-
-
-def document_bearer_auth(app: FastAPI) -> None:
-    """Show the gate in /docs: every /api operation requires the bearer scheme."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                routes=app.routes,
-            )
-            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-            schemes[SCHEME_NAME] = BEARER_SCHEME
-            for path, operations in schema["paths"].items():
-                if path.startswith(API_PREFIX):
-                    for operation in operations.values():
-                        operation["security"] = [{SCHEME_NAME: []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from todo_api.auth.jwks import JwksCache
 from todo_api.auth.verifier import ClaimRules, KeySet, SharedSecret, TokenVerifier
@@ -29,10 +31,15 @@ class AuthPlan:
     secret: bytes | None
     jwks_url: str | None
     development: bool
+    secret_file: Path | None = None  # development mode: where the secret is kept
 
 
-def plan_auth(settings: Settings) -> AuthPlan:
-    """Decide how tokens are trusted; raises AuthConfigurationError when that is unsafe."""
+def plan_auth(settings: Settings, *, create_dev_secret: bool = True) -> AuthPlan:
+    """Decide how tokens are trusted; raises AuthConfigurationError when that is unsafe.
+
+    `create_dev_secret=False` (the `token` command): in development mode the secret file must
+    exist already, as the server made it; a new one would sign tokens the server refuses.
+    """
     jwks_url = settings.jwt_jwks_url or (
         f"{_base_url(settings.better_auth_url)}{JWKS_PATH}" if settings.better_auth_url else None
     )
@@ -49,7 +56,60 @@ def plan_auth(settings: Settings) -> AuthPlan:
         raise AuthConfigurationError(
             "ENVIRONMENT=production needs BETTER_AUTH_URL, JWT_JWKS_URL or BETTER_AUTH_SECRET"
         )
-    return AuthPlan(secret=development_secret(settings), jwks_url=None, development=True)
+    path = Path(settings.dev_secret_file).resolve()
+    if not create_dev_secret and not path.exists():
+        raise AuthConfigurationError(
+            f"no development secret at {path}: run this where `todo-api serve` runs (it makes "
+            "the secret), or point DEV_SECRET_FILE at the server's"
+        )
+    dev_secret = development_secret(settings)
+    return AuthPlan(secret=dev_secret, jwks_url=None, development=True, secret_file=path)
+
+
+def auth_warnings(settings: Settings, plan: AuthPlan) -> list[str]:
+    """Configurations that start, but accept more than an operator probably means."""
+    warnings = []
+    if plan.jwks_url and not (settings.better_auth_url or settings.jwt_issuer):
+        warnings.append(
+            "JWT_JWKS_URL is set without JWT_ISSUER (or BETTER_AUTH_URL): tokens signed by "
+            "those keys are accepted whatever their `iss`"
+        )
+    if plan.jwks_url and not (settings.better_auth_url or settings.jwt_audience):
+        warnings.append(
+            "JWT_JWKS_URL is set without JWT_AUDIENCE (or BETTER_AUTH_URL): tokens signed by "
+            "those keys are accepted whatever their `aud`"
+        )
+    return warnings
+
+
+def startup_summary(settings: Settings, plan: AuthPlan) -> str:
+    """One line saying how this instance runs (no password, no secret)."""
+    try:
+        database = make_url(settings.database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        database = "(not a valid URL)"
+    if plan.development:
+        auth = f"development secret in {plan.secret_file}"
+    else:
+        parts = []
+        if plan.jwks_url:
+            issuer = settings.jwt_issuer or _base_url(settings.better_auth_url) or "any"
+            audience = settings.jwt_audience or _base_url(settings.better_auth_url) or "any"
+            parts.append(f"JWKS {plan.jwks_url} (iss {issuer}, aud {audience})")
+        if plan.secret:
+            parts.append("shared secret (HS256)")
+        auth = " + ".join(parts)
+    origins = ", ".join(settings.cors_origins) or "none"
+    limits = (
+        f"{settings.rate_limit_per_minute}/min per user, "
+        f"{settings.rate_limit_anonymous_per_minute}/min per anonymous address"
+        f"{' (Redis)' if settings.redis_url else ''}"
+    )
+    return (
+        f"todo-api: database {database}; auth {auth}; CORS origins {origins}; rate limits "
+        f"{limits}; docs {'on' if settings.docs_enabled else 'off'}; metrics "
+        f"{'on' if settings.metrics_enabled else 'off'}"
+    )
 
 
 def build_verifier(settings: Settings, plan: AuthPlan, http: httpx.AsyncClient) -> TokenVerifier:

@@ -1,5 +1,6 @@
 """Mint HS256 tokens this server accepts: `todo-api token <user_id>` for curl and /docs."""
 
+import sys
 import time
 
 import jwt
@@ -13,7 +14,13 @@ class CannotMint(Exception):
 
 
 def mint_token(settings: Settings, user_id: str, *, expires_in: int) -> str:
-    plan = plan_auth(settings)
+    plan = plan_auth(settings, create_dev_secret=False)
+    if plan.development:
+        # Said on stderr: the token alone goes to stdout, for $(todo-api token alice).
+        print(
+            f"todo-api: signed with the development secret in {plan.secret_file}",
+            file=sys.stderr,
+        )
     if plan.secret is None:
         raise CannotMint("no shared secret: tokens come from Better Auth (its JWKS) only")
     now = int(time.time())

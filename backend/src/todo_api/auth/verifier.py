@@ -99,6 +99,8 @@ class TokenVerifier:
                 leeway=rules.leeway,
                 options={"require": _REQUIRED_CLAIMS, "verify_aud": rules.audience is not None},
             )
+        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError) as exc:
+            raise InvalidToken(_mismatch(exc, token, rules, header)) from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
         _check_claim_types(claims)
@@ -147,3 +149,19 @@ def _check_claim_types(claims: dict[str, Any]) -> None:
         or (isinstance(audience, list) and all(isinstance(item, str) for item in audience))
     ):
         raise InvalidToken("aud is not a string or a list of strings")
+
+
+def _mismatch(exc: Exception, token: str, rules: ClaimRules, header: dict[str, Any]) -> str:
+    """What a correctly signed token carried against what this server expects: the values
+    an operator needs to fix a configuration (never the token itself)."""
+    carried = jwt.decode(token, options={"verify_signature": False})
+    return (
+        f"{type(exc).__name__}: iss {_shown(carried.get('iss'))} (expected "
+        f"{_shown(rules.issuer)}), aud {_shown(carried.get('aud'))} (expected "
+        f"{_shown(rules.audience)}), kid {_shown(header.get('kid'))}"
+    )
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:117]}..."

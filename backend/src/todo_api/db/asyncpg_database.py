@@ -48,7 +48,9 @@ class PostgresDatabase(Database):
         compiled = bound.compiled
         if self._connection is not None:
             return compiled.rows(await _fetch(self._connection, compiled.sql, arguments))
-        for retry in (False,) if writes else (True, False):
+        # A read may meet several connections the server closed at once (a restart closes
+        # them all, and they are found dead one by one): it gets two more tries.
+        for retry in (False,) if writes else (True, True, False):
             async with self._acquire() as connection:
                 try:
                     if self._pgbouncer:
@@ -60,8 +62,8 @@ class PostgresDatabase(Database):
                         records = await _fetch(connection, compiled.sql, arguments)
                 except CONNECTION_LOST:
                     # A pooled connection the server closed (restart, idle timeout, killed
-                    # backend). A read gets one more try on a new connection; a second loss,
-                    # or any loss during a write, is an outage (503).
+                    # backend). A read tries again on a new connection; a third loss, or any
+                    # loss during a write, is an outage (503).
                     await self._lost(connection)
                     if retry:
                         continue

@@ -130,7 +130,15 @@ class StatementCompiler:
             # SQLAlchemy cannot key this shape (ON CONFLICT ... SET, for one): it is compiled
             # once per statement object, so such statements are built once and reused.
             compiled = self._compile(statement, None)
-            bound = compiled.bind(compiled.compiled.binds.values(), None, compiled.compiled.params)
+            binds = compiled.compiled.binds
+            # `params` holds every parameter, None for those without a value: only the
+            # ones with a value are the statement's own (given at build or by .params()).
+            own = {
+                key: value
+                for key, value in compiled.compiled.params.items()
+                if value is not None or key not in binds or not binds[key].required
+            }
+            bound = compiled.bind(binds.values(), None, own)
         else:
             cached = self._cache.get(key.key)
             if cached is None:

@@ -50,6 +50,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._received_any = False
         self._refused = False
         self._draining = False
+        self._tail = b""  # the last bytes seen: the end of the headers may straddle chunks
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -65,7 +66,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._awaiting_headers:
             self._received_any = True
-            self._header_bytes += len(data)
+            # Counted up to the blank line that ends the headers: a body (or the next
+            # pipelined request) may arrive in the same chunk.
+            window = self._tail + data
+            end = window.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else max(0, end + 4 - len(self._tail))
+            self._tail = window[-3:]
             if self._header_bytes > self._max_bytes:
                 self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, self._too_large())
                 return
@@ -95,6 +101,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
         self._received_any = False
+        self._tail = b""
 
     def send_400_response(self, msg: str) -> None:
         if self._refused:

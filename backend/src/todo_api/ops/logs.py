@@ -1,9 +1,19 @@
 """Logging: JSON lines in production, readable lines in development; request id on each."""
 
+import logging
 import logging.config
 from typing import Any
 
 from todo_api.config import Settings
+
+
+class DropColourCopy(logging.Filter):
+    """uvicorn attaches `color_message`, its line with ANSI colour codes, to its records; a
+    JSON formatter would write it as a field of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
 
 
 def configure_logging(settings: Settings) -> None:
@@ -22,12 +32,15 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "default",
-        "filters": ["request_id"],
+        "filters": ["request_id", "no_colour"],
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "todo_api.web.request_context.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "todo_api.web.request_context.RequestIdFilter"},
+            "no_colour": {"()": "todo_api.ops.logs.DropColourCopy"},
+        },
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": settings.log_level},

@@ -8,9 +8,9 @@ that operation alone would get, with `errors` naming it by index. A create may c
 from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
-from todo_api.errors import AppError, FieldError
+from todo_api.errors import AppError, FieldError, PreconditionRequired
 from todo_api.tasks import service
 from todo_api.tasks.conditional import if_match_versions
 from todo_api.tasks.models import TASK_ID_MAX
@@ -62,6 +62,22 @@ Operation = Annotated[
 class TaskBatch(_RequestBody):
     """Operations applied in order, in one transaction."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "operations": [
+                        {"op": "create", "ref": "plumber", "task": {"title": "Call the plumber"}},
+                        {"op": "update", "id": "$plumber", "changes": {"priority": "high"}},
+                        {"op": "complete", "id": 7, "completed": True},
+                        {"op": "delete", "id": 8, "if_match": '"v2"'},
+                    ]
+                }
+            ]
+        },
+    )
+
     operations: list[Operation] = Field(min_length=1, max_length=MAX_OPERATIONS)
 
 
@@ -101,19 +117,39 @@ def check_references(batch: TaskBatch) -> None:
 
 
 async def run_batch(
-    repo: TaskRepository, *, owner: str, batch: TaskBatch, max_tasks: int
+    repo: TaskRepository,
+    *,
+    owner: str,
+    batch: TaskBatch,
+    max_tasks: int,
+    require_if_match: bool = False,
 ) -> list[dict[str, Any]]:
     """Apply every operation in one transaction; BatchFailed (all rolled back) on the first
     that fails."""
     results: list[dict[str, Any]] = []
     refs: dict[str, int] = {}
     async with repo.transaction() as tx:
+        # Every row the batch will write, locked first and in the order a single write locks
+        # them (its task, then the user's counter row): a concurrent write of the same tasks
+        # waits, where locking them one operation at a time could deadlock.
+        targets = (getattr(operation, "id", None) for operation in batch.operations)
+        for task_id in sorted({target for target in targets if isinstance(target, int)}):
+            await tx.get_for_update(owner, task_id)
+        await tx.lock_counters(owner)
         for index, operation in enumerate(batch.operations):
             try:
+                _check_precondition(operation, require_if_match)
                 results.append(await _apply(tx, owner, operation, refs, max_tasks))
             except AppError as error:
                 raise BatchFailed(index, error) from error
     return results
+
+
+def _check_precondition(operation: Any, required: bool) -> None:
+    """REQUIRE_IF_MATCH: an existing task's change names its version (a task the batch made
+    itself needs none)."""
+    if required and isinstance(getattr(operation, "id", None), int) and not operation.if_match:
+        raise PreconditionRequired("This server requires if_match on changes: the task's ETag.")
 
 
 async def _apply(

@@ -10,7 +10,7 @@ import re
 
 Versions = frozenset[int]  # the versions an If-Match accepts
 
-_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+_ENTITY_TAG = re.compile(r'[\s,]*(W/)?"([^"]*)"[\s,]*')
 _TASK_TAG = re.compile(r"v([1-9][0-9]{0,17})")
 
 

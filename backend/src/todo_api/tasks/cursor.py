@@ -31,7 +31,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise InvalidCursor("cursor is not valid") from exc
     if not isinstance(decoded, list) or len(decoded) not in (2, 3) or decoded[0] != fingerprint:
         raise InvalidCursor("cursor does not belong to this query (user, filters, sort, order)")

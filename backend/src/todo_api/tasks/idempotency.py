@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from todo_api.db.executor import Database, Row
 from todo_api.db.types import UTCDateTime, utc_now
@@ -111,15 +110,23 @@ async def respond_once(
             if record is not None:  # expired: as if never sent
                 await tx.db.all(_FORGET, {"owner": owner, "key": key})
             response = await handler(tx)
-            await _remember(tx.db, owner, key, request_hash, response, if_absent=False)
+            await _remember(tx.db, owner, key, request_hash, response)
             return response
     except (KeyInFlight, KeyReused):
         raise
     except AppError as error:
-        # The write was rolled back with the transaction: store the refusal on its own (a
-        # concurrent retry may have stored the same one first).
+        if error.status_code >= 500:
+            raise  # not the request's answer: a retry runs again
+        # The refused write was rolled back with its transaction, and the key released:
+        # claim it again to store the refusal, unless a retry got in first.
         response = error_response(error, retry_after=retry_after)
-        await _remember(repo.db, owner, key, request_hash, response, if_absent=True)
+        async with repo.claimed(owner, key) as tx:
+            if tx is None:
+                return response  # a retry is running: its answer will be the one kept
+            record = await _record(tx.db, owner, key)
+            if record is not None:
+                return _replay(record)
+            await _remember(tx.db, owner, key, request_hash, response)
         return response
 
 
@@ -143,11 +150,11 @@ async def _record(db: Database, owner: str, key: str) -> Row | None:
 
 
 async def _remember(
-    db: Database, owner: str, key: str, request_hash: str, response: Response, *, if_absent: bool
+    db: Database, owner: str, key: str, request_hash: str, response: Response
 ) -> None:
+    """Store the response (inside the key's claim, after finding no record for it)."""
     headers = {name: value for name, value in response.headers.items() if name in _KEPT_HEADERS}
-    dialect = postgresql if db.dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(IDEMPOTENCY_RECORDS).values(
+    statement = IDEMPOTENCY_RECORDS.insert().values(
         user_id=owner,
         key=key,
         request_hash=request_hash,
@@ -156,8 +163,6 @@ async def _remember(
         body=bytes(response.body).decode(),
         created_at=utc_now(),
     )
-    if if_absent:
-        statement = statement.on_conflict_do_nothing()
     await db.all(statement)
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import ColumnElement, bindparam, case, delete, insert, not_, sel
 
 from todo_api.db.executor import Database, Row
 from todo_api.db.types import UTCDateTime
-from todo_api.tasks.counts import Counted, changes, recount, tag_counts
+from todo_api.tasks.counts import ALL_TASKS, Counted, changes, recount, tag_counts
 from todo_api.tasks.list_statements import CHANGES, TOTAL, ListStatements
-from todo_api.tasks.models import TASK_FIELDS, TASK_TAGS, TASKS
+from todo_api.tasks.models import TASK_COUNTS, TASK_FIELDS, TASK_TAGS, TASKS
 
 
 class _OverLimit(Exception):
@@ -52,6 +52,13 @@ _INSERT = (
     insert(TASKS)
     .values({c: bindparam(f"new_{c.key}", type_=c.type) for c in _INSERTED})
     .returning(*TASK_FIELDS)
+)
+
+
+_LOCK_COUNTERS = (
+    select(TASK_COUNTS.c.user_id)
+    .where(TASK_COUNTS.c.user_id == bindparam("owner"), TASK_COUNTS.c.tag == ALL_TASKS)
+    .with_for_update()
 )
 
 
@@ -218,6 +225,10 @@ class TaskRepository:
 
     async def changes(self, owner: str) -> int:
         return await changes(self.db, owner)
+
+    async def lock_counters(self, owner: str) -> None:
+        """Lock the user's counter row until the transaction ends (where the database can)."""
+        await self.db.all(_LOCK_COUNTERS, {"owner": owner})
 
     async def _recount_completion(self, task: Row) -> None:
         before = Counted(tags=task["tags"], completed=not task["completed"])

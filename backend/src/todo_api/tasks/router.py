@@ -6,15 +6,15 @@ Task responses are serialised straight from the stored rows, once (the schemas i
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
 from todo_api.db.executor import Row
-from todo_api.errors import PreconditionRequired, Problem
+from todo_api.errors import PreconditionRequired
 from todo_api.tasks import batch, service
+from todo_api.tasks import openapi_docs as docs
 from todo_api.tasks.batch import TaskBatch, check_references
 from todo_api.tasks.conditional import Versions, if_match_versions, list_etag, none_match, task_etag
 from todo_api.tasks.dependencies import OwnerPath, TaskIdPath, repository_of
@@ -33,68 +33,25 @@ from todo_api.tasks.schemas import (
 )
 from todo_api.web.app_state import settings_of
 from todo_api.web.direct_route import DirectRoute
+from todo_api.web.openapi import operation_id
+from todo_api.web.urls import with_cursor, without_query
 
-_PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status.HTTP_401_UNAUTHORIZED: {**_PROBLEM, "description": "Missing, invalid or expired token"},
-    status.HTTP_403_FORBIDDEN: {**_PROBLEM, "description": "The token is for another user"},
-    status.HTTP_429_TOO_MANY_REQUESTS: {**_PROBLEM, "description": "Rate limit exceeded"},
-    status.HTTP_422_UNPROCESSABLE_CONTENT: {**_PROBLEM, "description": "Invalid input"},
-    status.HTTP_503_SERVICE_UNAVAILABLE: {**_PROBLEM, "description": "Database unavailable"},
-}
-# Every route here is behind the auth gate (todo_api.auth.gate): by the time a route runs,
-# a valid bearer token for `user_id` was presented.
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    status.HTTP_404_NOT_FOUND: {**_PROBLEM, "description": "No such task for this user"},
-}
-# Routes that read a JSON body.
-_BODY: dict[int | str, dict[str, Any]] = {
-    status.HTTP_400_BAD_REQUEST: {
-        **_PROBLEM,
-        "description": "The body is not UTF-8 text or is nested too deep to parse, or the "
-        "Idempotency-Key header is malformed",
-    },
-    status.HTTP_413_CONTENT_TOO_LARGE: {**_PROBLEM, "description": "Body too large"},
-}
-_REPLAY_HEADER = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the stored response to an earlier request with "
-        "the same Idempotency-Key",
-        "schema": {"type": "string"},
-    }
-}
-_TASK_HEADERS = {
-    "ETag": {"description": 'Strong: `"v<version>"`.', "schema": {"type": "string"}},
-    **_REPLAY_HEADER,
-}
-_LOCATION = {"Location": {"description": "The task's URL.", "schema": {"type": "string"}}}
-# Writes that take an Idempotency-Key.
-_IDEMPOTENT: dict[int | str, dict[str, Any]] = {
-    status.HTTP_409_CONFLICT: {
-        **_PROBLEM,
-        "description": "A request with the same Idempotency-Key is still running",
-    },
-}
-_CONDITIONAL_WRITE: dict[int | str, dict[str, Any]] = {
-    **_NOT_FOUND,
-    **_BODY,
-    **_IDEMPOTENT,
-    status.HTTP_200_OK: {"headers": _TASK_HEADERS},
-    status.HTTP_412_PRECONDITION_FAILED: {
-        **_PROBLEM,
-        "description": "`If-Match` does not name the task's ETag (the current one is in `ETag`)",
-    },
-    status.HTTP_428_PRECONDITION_REQUIRED: {
-        **_PROBLEM,
-        "description": "`If-Match` is required (REQUIRE_IF_MATCH)",
-    },
-}
 Handler = Callable[[TaskRepository], Awaitable[Response]]
 
+
 router = APIRouter(
-    prefix="/api/{user_id}/tasks", tags=["tasks"], responses=_ERRORS, route_class=DirectRoute
+    prefix="/api/{user_id}/tasks",
+    tags=["tasks"],
+    responses=docs.ERRORS,
+    route_class=DirectRoute,
+    generate_unique_id_function=operation_id,
 )
-tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=_ERRORS)
+tags_router = APIRouter(
+    prefix="/api/{user_id}/tags",
+    tags=["tasks"],
+    responses=docs.ERRORS,
+    generate_unique_id_function=operation_id,
+)
 
 
 @router.get(
@@ -110,21 +67,25 @@ tags_router = APIRouter(prefix="/api/{user_id}/tags", tags=["tasks"], responses=
         },
         status.HTTP_304_NOT_MODIFIED: {"description": "`If-None-Match` names the list's ETag"},
     },
-    openapi_extra={"parameters": TaskListQuery.openapi_parameters()},
+    openapi_extra={"parameters": [*TaskListQuery.openapi_parameters(), docs.IF_NONE_MATCH]},
 )
 async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
     """List the user's tasks: filter, search, sort, and page with `Link: rel="next"`."""
     query = TaskListQuery.from_query(request.query_params, owner=user_id)
     repo = repository_of(request)
-    if_none_match = request.headers.get("if-none-match")
+    # `overdue` compares with the clock: such a list changes with no write, so it has no ETag.
+    cacheable = query.overdue is None
+    if_none_match = request.headers.get("if-none-match") if cacheable else None
     if if_none_match is not None:  # answered from the change counter alone when unchanged
         etag = list_etag(await service.list_changes(repo, owner=user_id), request.url.query)
         if none_match(if_none_match, etag):
             return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     page = await service.list_tasks(repo, owner=user_id, query=query)
-    headers = {"X-Total-Count": str(page.total), "ETag": list_etag(page.changes, request.url.query)}
+    headers = {"X-Total-Count": str(page.total)}
+    if cacheable:
+        headers["ETag"] = list_etag(page.changes, request.url.query)
     if page.next_cursor is not None:
-        headers["Link"] = f'<{_with_cursor(request, page.next_cursor)}>; rel="next"'
+        headers["Link"] = f'<{with_cursor(request, page.next_cursor)}>; rel="next"'
     return _json([task_json(task) for task in page.tasks], headers=headers)
 
 
@@ -139,13 +100,14 @@ async def list_tags(user_id: OwnerPath, request: Request) -> Any:
     response_model=TaskPublic,
     status_code=status.HTTP_201_CREATED,
     responses={
-        **_BODY,
-        status.HTTP_201_CREATED: {"headers": {**_TASK_HEADERS, **_LOCATION}},
+        **docs.BODY,
+        status.HTTP_201_CREATED: {"headers": {**docs.TASK_HEADERS, **docs.LOCATION}},
         status.HTTP_409_CONFLICT: {
-            **_PROBLEM,
+            **docs.PROBLEM,
             "description": "The user's task limit is reached, or the Idempotency-Key is in use",
         },
     },
+    openapi_extra=docs.WRITE_HEADERS,
 )
 async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) -> Response:
     """Create a task; its URL is in the `Location` header."""
@@ -154,7 +116,7 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
     async def create(repo: TaskRepository) -> Response:
         task = await service.create_task(repo, owner=user_id, data=body, max_tasks=max_tasks)
         # The task's URL is the collection's plus its id (`url_for` searches every route).
-        location = f"{_without_query(request)}/{task['id']}"
+        location = f"{without_query(request)}/{task['id']}"
         return _task(task, status_code=status.HTTP_201_CREATED, headers={"Location": location})
 
     return await _write(request, user_id, body, create)
@@ -164,30 +126,40 @@ async def create_task(user_id: OwnerPath, body: TaskCreate, request: Request) ->
     "/batch",
     response_model=BatchResults,
     responses={
-        status.HTTP_200_OK: {"headers": _REPLAY_HEADER},
-        status.HTTP_404_NOT_FOUND: {**_PROBLEM, "description": "An operation's task is not found"},
+        status.HTTP_200_OK: {"headers": docs.REPLAY_HEADER},
+        status.HTTP_404_NOT_FOUND: {
+            **docs.PROBLEM,
+            "description": "An operation's task is not found",
+        },
         status.HTTP_409_CONFLICT: {
-            **_PROBLEM,
+            **docs.PROBLEM,
             "description": "The task limit is reached, or the Idempotency-Key is in use",
         },
         status.HTTP_412_PRECONDITION_FAILED: {
-            **_PROBLEM,
+            **docs.PROBLEM,
             "description": "An operation's `if_match` does not name its task's ETag",
         },
-        **_BODY,
+        **docs.BODY,
     },
+    openapi_extra=docs.WRITE_HEADERS,
 )
-async def run_batch(user_id: OwnerPath, body: TaskBatch, request: Request) -> Response:
+async def apply_batch(user_id: OwnerPath, body: TaskBatch, request: Request) -> Response:
     """Apply up to 100 operations atomically: all of them, or none (then the failing one's
     status, its index in `errors`)."""
     check_references(body)
     # The request itself was counted once by the gate: each further operation counts too.
     if len(body.operations) > 1:
         await request.state.rate_limiter.spend_user(user_id, len(body.operations) - 1)
-    max_tasks = settings_of(request).max_tasks_per_user
+    settings = settings_of(request)
 
     async def apply(repo: TaskRepository) -> Response:
-        results = await batch.run_batch(repo, owner=user_id, batch=body, max_tasks=max_tasks)
+        results = await batch.run_batch(
+            repo,
+            owner=user_id,
+            batch=body,
+            max_tasks=settings.max_tasks_per_user,
+            require_if_match=settings.require_if_match,
+        )
         return _json({"results": results})
 
     return await _write(request, user_id, body, apply)
@@ -197,10 +169,11 @@ async def run_batch(user_id: OwnerPath, body: TaskBatch, request: Request) -> Re
     "/{task_id}",
     response_model=TaskPublic,
     responses={
-        **_NOT_FOUND,
-        status.HTTP_200_OK: {"headers": _TASK_HEADERS},
+        **docs.NOT_FOUND,
+        status.HTTP_200_OK: {"headers": docs.TASK_HEADERS},
         status.HTTP_304_NOT_MODIFIED: {"description": "`If-None-Match` names the task's ETag"},
     },
+    openapi_extra={"parameters": [docs.IF_NONE_MATCH]},
 )
 async def get_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> Response:
     """Fetch one task (a 304 if `If-None-Match` names its ETag)."""
@@ -211,7 +184,12 @@ async def get_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) ->
     return _task(task)
 
 
-@router.put("/{task_id}", response_model=TaskPublic, responses=_CONDITIONAL_WRITE)
+@router.put(
+    "/{task_id}",
+    response_model=TaskPublic,
+    responses=docs.CONDITIONAL_WRITE,
+    openapi_extra=docs.CONDITIONAL_HEADERS,
+)
 async def update_task(
     user_id: OwnerPath, task_id: TaskIdPath, body: TaskUpdate, request: Request
 ) -> Response:
@@ -231,9 +209,14 @@ async def update_task(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
-        **{code: spec for code, spec in _CONDITIONAL_WRITE.items() if code != status.HTTP_200_OK},
-        status.HTTP_204_NO_CONTENT: {"headers": _REPLAY_HEADER},
+        **{
+            code: spec
+            for code, spec in docs.CONDITIONAL_WRITE.items()
+            if code != status.HTTP_200_OK
+        },
+        status.HTTP_204_NO_CONTENT: {"headers": docs.REPLAY_HEADER},
     },
+    openapi_extra=docs.CONDITIONAL_HEADERS,
 )
 async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) -> Response:
     """Delete a task (`If-Match`: only that version)."""
@@ -247,7 +230,10 @@ async def delete_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request)
 
 
 @router.patch(
-    "/{task_id}/complete", response_model=TaskCompletionResult, responses=_CONDITIONAL_WRITE
+    "/{task_id}/complete",
+    response_model=TaskCompletionResult,
+    responses=docs.CONDITIONAL_WRITE,
+    openapi_extra=docs.CONDITIONAL_HEADERS,
 )
 async def complete_task(
     user_id: OwnerPath,
@@ -313,24 +299,6 @@ def _task(task: Row, *, status_code: int = 200, headers: dict[str, str] | None =
         status_code=status_code,
         headers={"ETag": task_etag(task["version"]), **(headers or {})},
     )
-
-
-def _with_cursor(request: Request, cursor: str) -> str:
-    """This request's URL with `cursor` in place of any cursor it had."""
-    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
-    query.append(("cursor", cursor))
-    return f"{_without_query(request)}?{urlencode(query)}"
-
-
-def _without_query(request: Request) -> str:
-    """This request's URL without its query, the path percent-encoded: a user id may hold
-    spaces, non-ASCII letters or delimiters, which Starlette's URL leaves as they are."""
-    url = request.url  # scheme and host as Starlette validates them
-    path = quote(request.scope["path"], safe=_PATH_SAFE)
-    return f"{url.scheme}://{url.netloc}{path}" if url.netloc else path
-
-
-_PATH_SAFE = "/:@!$&'()*+,;="  # what a path may hold unencoded besides unreserved characters
 
 
 def _json(

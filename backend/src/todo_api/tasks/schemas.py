@@ -125,6 +125,22 @@ class Recurrence(_RequestBody):
 class TaskCreate(_RequestBody):
     """A new task: a title, and optionally everything else."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"title": "Buy milk", "description": "2 litres, oat"},
+                {
+                    "title": "Pay rent",
+                    "priority": "high",
+                    "tags": ["home"],
+                    "due_at": "2026-12-01T09:00:00Z",
+                    "recurrence": {"frequency": "monthly", "interval": 1},
+                },
+            ]
+        },
+    )
+
     title: Title
     description: Description | None = None
     completed: StrictBool = False
@@ -146,10 +162,15 @@ def _not_nullable(schema: dict[str, Any], names: tuple[str, ...]) -> None:
         field.pop("default", None)
 
 
+def _documented_update(schema: dict[str, Any]) -> None:
+    _not_nullable(schema, _NOT_NULL)
+    schema["examples"] = [{"title": "Buy oat milk"}, {"priority": "low", "due_at": None}]
+
+
 class TaskUpdate(_RequestBody):
     """A partial update: fields left out keep their stored value."""
 
-    model_config = ConfigDict(json_schema_extra=lambda schema: _not_nullable(schema, _NOT_NULL))
+    model_config = ConfigDict(json_schema_extra=lambda schema: _documented_update(schema))
 
     title: Title | None = None
     description: Description | None = None
@@ -170,6 +191,8 @@ class TaskUpdate(_RequestBody):
 
 class TaskCompletion(_RequestBody):
     """Set completion explicitly (idempotent); send no body to toggle instead."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"completed": True}]})
 
     completed: StrictBool
 

@@ -9,8 +9,9 @@ from sqlalchemy import literal, select
 
 from todo_api.errors import Problem
 from todo_api.web.app_state import database_of
+from todo_api.web.openapi import operation_id
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], generate_unique_id_function=operation_id)
 
 _READY_TIMEOUT_SECONDS = 3.0
 

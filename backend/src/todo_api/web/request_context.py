@@ -50,12 +50,12 @@ class RequestContext:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
-        started = False
+        responding = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, responding
             if message["type"] == "http.response.start":
-                status, started = message["status"], True
+                status, responding = message["status"], True
                 header = (b"x-request-id", request_id.encode())
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
@@ -66,7 +66,7 @@ class RequestContext:
             # Answered here, inside the request's context: the log line keeps the request
             # id, the client gets a whole problem response, and the connection stays usable
             # (Starlette's outermost handler would re-raise, and uvicorn drop it).
-            if started:
+            if responding:
                 raise  # part of a response is out: nothing whole can be sent any more
             response = unexpected_error_response(
                 exc, scope["method"], scope["path"], retry_after=self.retry_after

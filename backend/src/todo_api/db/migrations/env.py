@@ -1,6 +1,7 @@
 """Alembic environment: async engine, the package's settings, one lock per upgrade."""
 
 import asyncio
+import logging
 
 from alembic import context
 from sqlalchemy import text
@@ -13,6 +14,7 @@ from todo_api.db.connect import build_engine
 from todo_api.db.migrate import MIGRATION_LOCK_KEY
 from todo_api.db.naming import include_in_schema
 
+logger = logging.getLogger("todo_api.migrate")
 config = context.config
 target_metadata = SQLModel.metadata
 
@@ -27,11 +29,24 @@ def run_migrations(connection: Connection) -> None:
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            # Held until this transaction commits; later instances then see the new version.
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-            )
+            _lock(connection)
         context.run_migrations()
+
+
+def _lock(connection: Connection) -> None:
+    """One instance migrates at a time: held until this transaction commits, so later ones
+    then see the new version. Waiting is said, with the database's name."""
+    key = {"key": MIGRATION_LOCK_KEY}
+    if connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar():
+        return
+    url = connection.engine.url
+    logger.info(
+        "waiting for the migration lock held by another instance (database %s:%s/%s)",
+        url.host,
+        url.port or 5432,
+        url.database,
+    )
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
 
 
 async def run_online() -> None:
