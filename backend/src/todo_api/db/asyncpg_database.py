@@ -51,6 +51,7 @@ class PostgresDatabase(Database):
         # A read may meet several connections the server closed at once (a restart closes
         # them all, and they are found dead one by one): it gets two more tries.
         for retry in (False,) if writes else (True, True, False):
+            records: list[asyncpg.Record] | None = None
             async with self._acquire() as connection:
                 try:
                     if self._pgbouncer:
@@ -64,10 +65,12 @@ class PostgresDatabase(Database):
                     # A pooled connection the server closed (restart, idle timeout, killed
                     # backend). A read tries again on a new connection; a third loss, or any
                     # loss during a write, is an outage (503).
-                    await self._lost(connection)
-                    if retry:
-                        continue
-                    raise
+                    connection.terminate()
+                    if not retry:
+                        raise
+            if records is None:
+                await self._expire()  # once the dead connection is back in the pool
+                continue
             return compiled.rows(records)
         raise AssertionError("unreachable")
 
@@ -78,10 +81,10 @@ class PostgresDatabase(Database):
         timeout = None if self.pool.get_idle_size() else self._acquire_timeout
         return self.pool.acquire(timeout=timeout)
 
-    async def _lost(self, connection: Any) -> None:
-        """Drop a connection the server closed, and every other one opened before it: a
-        restart or a suspended compute closes them all, and the retry must get a new one."""
-        connection.terminate()
+    async def _expire(self) -> None:
+        """After a connection the server closed: replace every other one opened before it (a
+        restart or a suspended compute closes them all), so the retry gets a new one. Called
+        once the dead connection is back in the pool, not while it is held."""
         await self.pool.expire_connections()
 
     def pool_state(self) -> PoolState:
@@ -95,7 +98,7 @@ class PostgresDatabase(Database):
                 await self._connection.execute(_CUSTOM_PLANS)
             yield self
             return
-        for retry in (True, False):
+        for retry in (True, True, False):
             async with self._acquire() as connection:
                 transaction = connection.transaction()
                 try:
@@ -103,27 +106,31 @@ class PostgresDatabase(Database):
                     if custom_plans:
                         await connection.execute(_CUSTOM_PLANS)
                 except CONNECTION_LOST:
-                    # Nothing ran yet: begin again on a new connection (once, as in `all`).
-                    await self._lost(connection)
-                    if retry:
-                        continue
-                    raise
-                try:
-                    yield PostgresDatabase(
-                        self.pool,
-                        acquire_timeout=self._acquire_timeout,
-                        pgbouncer=self._pgbouncer,
-                        compiler=self._compiler,
-                        connection=connection,
-                    )
-                except BaseException:
+                    # Nothing ran yet: begin again on a new connection (as in `all`).
+                    connection.terminate()
+                    if not retry:
+                        raise
+                    started = False
+                else:
+                    started = True
+                if started:
                     try:
-                        await transaction.rollback()
-                    except Exception:  # the connection is unusable; the first error counts
-                        connection.terminate()
-                    raise
-                await transaction.commit()
-                return
+                        yield PostgresDatabase(
+                            self.pool,
+                            acquire_timeout=self._acquire_timeout,
+                            pgbouncer=self._pgbouncer,
+                            compiler=self._compiler,
+                            connection=connection,
+                        )
+                    except BaseException:
+                        try:
+                            await transaction.rollback()
+                        except Exception:  # the connection is unusable; the first error counts
+                            connection.terminate()
+                        raise
+                    await transaction.commit()
+                    return
+            await self._expire()  # once the dead connection is back in the pool
 
     async def close(self) -> None:
         await self.pool.close()

@@ -18,8 +18,8 @@ def task_etag(version: int) -> str:
     return f'"v{version}"'
 
 
-def list_etag(changes: int, query: str) -> str:
-    digest = hashlib.sha256(query.encode()).hexdigest()[:12]
+def list_etag(changes: int, query: bytes) -> str:
+    digest = hashlib.sha256(query).hexdigest()[:12]
     return f'W/"c{changes}-{digest}"'
 
 

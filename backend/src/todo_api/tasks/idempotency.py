@@ -24,6 +24,7 @@ from todo_api.db.types import UTCDateTime, utc_now
 from todo_api.errors import AppError, BadRequest, Conflict, UnprocessableContent, error_response
 from todo_api.tasks.models import IDEMPOTENCY_RECORDS
 from todo_api.tasks.repository import TaskRepository
+from todo_api.web.headers import header_values
 
 REPLAYED = "Idempotent-Replayed"
 # What a replay carries besides the body: what the client acts on, never Set-Cookie or Date.
@@ -61,7 +62,7 @@ class KeyReused(UnprocessableContent):
 
 def idempotency_key(request: Request) -> str | None:
     """The request's key (an sf-string or a bare token), or None; a 400 if malformed."""
-    values = request.headers.getlist("idempotency-key")
+    values = header_values(request, b"idempotency-key")
     if not values:
         return None
     if len(values) > 1:

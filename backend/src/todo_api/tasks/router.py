@@ -33,6 +33,7 @@ from todo_api.tasks.schemas import (
 )
 from todo_api.web.app_state import settings_of
 from todo_api.web.direct_route import DirectRoute
+from todo_api.web.headers import header_value, header_values
 from todo_api.web.openapi import operation_id
 from todo_api.web.urls import with_cursor, without_query
 
@@ -75,15 +76,16 @@ async def list_tasks(user_id: OwnerPath, request: Request) -> Response:
     repo = repository_of(request)
     # `overdue` compares with the clock: such a list changes with no write, so it has no ETag.
     cacheable = query.overdue is None
-    if_none_match = request.headers.get("if-none-match") if cacheable else None
+    if_none_match = header_value(request, b"if-none-match") if cacheable else None
+    query_string: bytes = request.scope["query_string"]
     if if_none_match is not None:  # answered from the change counter alone when unchanged
-        etag = list_etag(await service.list_changes(repo, owner=user_id), request.url.query)
+        etag = list_etag(await service.list_changes(repo, owner=user_id), query_string)
         if none_match(if_none_match, etag):
             return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     page = await service.list_tasks(repo, owner=user_id, query=query)
     headers = {"X-Total-Count": str(page.total)}
     if cacheable:
-        headers["ETag"] = list_etag(page.changes, request.url.query)
+        headers["ETag"] = list_etag(page.changes, query_string)
     if page.next_cursor is not None:
         headers["Link"] = f'<{with_cursor(request, page.next_cursor)}>; rel="next"'
     return _json([task_json(task) for task in page.tasks], headers=headers)
@@ -179,7 +181,7 @@ async def get_task(user_id: OwnerPath, task_id: TaskIdPath, request: Request) ->
     """Fetch one task (a 304 if `If-None-Match` names its ETag)."""
     task = await service.get_task(repository_of(request), owner=user_id, task_id=task_id)
     etag = task_etag(task["version"])
-    if none_match(request.headers.get("if-none-match"), etag):
+    if none_match(header_value(request, b"if-none-match"), etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     return _task(task)
 
@@ -283,7 +285,7 @@ async def _write(
 
 
 def _if_match(request: Request) -> Versions | None:
-    headers = request.headers.getlist("if-match")
+    headers = header_values(request, b"if-match")
     if not headers:
         if settings_of(request).require_if_match:
             raise PreconditionRequired(

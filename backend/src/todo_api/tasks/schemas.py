@@ -74,7 +74,9 @@ def _documented(max_length: int, pattern: str) -> Any:
 
 
 NO_NUL = Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})
-NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+# A character that is not blank as Python's strip() sees it: JSON Schema's \s leaves out
+# U+001C..U+001F and U+0085, which Python strips.
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085][^\\u0000]*$"
 
 Title = Annotated[str, _trimmed(TITLE_MAX_LENGTH), _documented(TITLE_MAX_LENGTH, NOT_BLANK)]
 Description = Annotated[
