@@ -142,9 +142,7 @@ def _tagged(tags: int, owner: BindParameter[Any]) -> list[ColumnElement[bool]]:
         ]
     every = (
         select(task_id)
-        .where(
-            col(TaskTag.user_id) == owner, or_(*(tag == bindparam(f"tag_{i}") for i in range(tags)))
-        )
+        .where(col(TaskTag.user_id) == owner, tag.in_([bindparam(f"tag_{i}") for i in range(tags)]))
         .group_by(task_id)
         .having(func.count() == tags)
     )
