@@ -1,8 +1,14 @@
 """DATABASE_URL accepts the forms people paste, keeps TLS on, and is safe behind PgBouncer."""
 
 import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, fetch_value, make_settings, requires_postgres, serve
@@ -160,3 +166,80 @@ async def test_required_tls_is_used_or_the_connection_fails() -> None:
     status = await round_trip(postgres_url_as("postgresql", "?sslmode=require"))
 
     assert status == (200 if server_tls else 503)
+
+
+def test_libpq_connect_timeout_is_the_connect_timeout() -> None:
+    target = parse_database_url(f"{NEON}?connect_timeout=7&sslmode=require")
+
+    assert target.connect_args["timeout"] == 7.0
+    assert "server_settings" not in target.connect_args
+
+
+def test_libpq_options_become_server_settings() -> None:
+    raw = f"{NEON}?options=-c%20statement_timeout%3D5000%20-csearch_path%3Dtodo%20endpoint%3Dep-x"
+
+    target = parse_database_url(raw)
+
+    assert target.connect_args["server_settings"] == {
+        "statement_timeout": "5000",
+        "search_path": "todo",
+    }
+
+
+def test_target_session_attrs_reach_the_driver() -> None:
+    target = parse_database_url(f"{NEON}?target_session_attrs=read-write")
+
+    assert target.connect_args["target_session_attrs"] == "read-write"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "passfile=/tmp/x",
+        "keepalives=1",
+        "connect_timeout=soon",
+        "target_session_attrs=whatever",
+        "options=statement_timeout",
+        "sslkey=/tmp/key.pem",
+        "sslcert=/no/such/cert.pem&sslmode=require",
+    ],
+)
+def test_libpq_options_that_cannot_be_honoured_are_refused(query: str) -> None:
+    with pytest.raises(InvalidDatabaseURL):
+        parse_database_url(f"{NEON}?{query}")
+
+
+def test_a_client_certificate_is_presented(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+
+    target = parse_database_url(f"{NEON}?sslmode=require&sslcert={cert}&sslkey={key}")
+
+    context = target.connect_args["ssl"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_NONE  # require: TLS, the server not checked
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "todo-api client")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "client.pem", directory / "client.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

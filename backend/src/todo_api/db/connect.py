@@ -33,7 +33,8 @@ async def open_database(settings: Settings) -> Database:
         # asyncpg's default reset costs a round trip per request; nothing here changes
         # session state (an unfinished transaction is still rolled back on release).
         reset=_keep_session,
-        timeout=settings.db_connect_timeout,
+        # connect_timeout in the URL, as libpq reads it, or DB_CONNECT_TIMEOUT.
+        timeout=options.pop("timeout", settings.db_connect_timeout),
         command_timeout=settings.db_command_timeout,
         **options,
     )

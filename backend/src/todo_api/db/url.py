@@ -7,6 +7,7 @@ arguments rather than URL options, so they are translated here and never dropped
 """
 
 import logging
+import shlex
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,11 +75,13 @@ def _postgres_target(url: URL, pgbouncer: bool | None) -> DatabaseTarget:
     if _single(query.pop("channel_binding", None)) == "require":
         # asyncpg cannot do SCRAM channel binding; TLS itself stays as sslmode says.
         logger.info("channel_binding is not supported by asyncpg; relying on sslmode=%s", ssl_mode)
-    if ssl_mode is not None:
-        connect_args["ssl"] = _ssl_argument(ssl_mode, ssl_root_cert)
-    server_settings = {
-        key: _single(query.pop(key)) for key in list(query) if key not in _DRIVER_OPTIONS
-    }
+    client_cert = _single(query.pop("sslcert", None)), _single(query.pop("sslkey", None))
+    if ssl_mode is not None or any(client_cert):
+        connect_args["ssl"] = _ssl_argument(ssl_mode or "prefer", ssl_root_cert, client_cert)
+    server_settings = _libpq_options(query, connect_args)
+    server_settings.update(
+        (key, _single(query.pop(key))) for key in list(query) if key not in _DRIVER_OPTIONS
+    )
     if pgbouncer is None:
         pgbouncer = "-pooler" in (url.host or "")
     if server_settings:
@@ -100,15 +103,98 @@ def _single(value: str | tuple[str, ...] | None) -> str | None:
     return value[-1] if isinstance(value, tuple) else value
 
 
-def _ssl_argument(mode: str, root_cert: str | None) -> str | bool | ssl.SSLContext:
+def _ssl_argument(
+    mode: str, root_cert: str | None, client_cert: tuple[str | None, str | None] = (None, None)
+) -> str | bool | ssl.SSLContext:
     if mode not in _SSL_MODES:
         raise InvalidDatabaseURL(f"sslmode {mode!r} is not one of {sorted(_SSL_MODES)}")
     if mode == "disable":
         return False
-    if mode not in _VERIFYING_SSL_MODES:
+    if mode not in _VERIFYING_SSL_MODES and not any(client_cert):
         return mode
-    # libpq 16's `sslrootcert=system` (and no root cert at all) means the system CA store.
-    cafile = None if root_cert in (None, "system") else root_cert
-    context = ssl.create_default_context(cafile=cafile)
-    context.check_hostname = mode == "verify-full"
+    if mode in _VERIFYING_SSL_MODES:
+        # libpq 16's `sslrootcert=system` (and no root cert at all) means the system CA store.
+        cafile = None if root_cert in (None, "system") else root_cert
+        context = ssl.create_default_context(cafile=cafile)
+        context.check_hostname = mode == "verify-full"
+    else:  # TLS without checking the server, as libpq's require: only to present a cert
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    cert, key = client_cert
+    if cert is not None:
+        try:
+            context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidDatabaseURL(f"sslcert/sslkey cannot be loaded: {exc.strerror}") from exc
+    elif key is not None:
+        raise InvalidDatabaseURL("sslkey was given without sslcert")
     return context
+
+
+# libpq connection options asyncpg has no equivalent for: refused, rather than sent to the
+# server as settings (which fails at connect time with a less clear message).
+_UNSUPPORTED_LIBPQ = {
+    "passfile",
+    "service",
+    "hostaddr",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "sslcompression",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "gssencmode",
+    "gssdelegation",
+    "krbsrvname",
+    "gsslib",
+    "requirepeer",
+    "require_auth",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "load_balance_hosts",
+    "fallback_application_name",
+}
+_SESSION_ATTRS = {"any", "primary", "standby", "prefer-standby", "read-write", "read-only"}
+
+
+def _libpq_options(query: dict[str, Any], connect_args: dict[str, Any]) -> dict[str, str | None]:
+    """Translate the libpq options asyncpg can honour; refuse the ones it cannot.
+
+    Returns the server settings they amount to (`options=-c key=value`).
+    """
+    for key in _UNSUPPORTED_LIBPQ & query.keys():
+        raise InvalidDatabaseURL(f"{key} (a libpq option) is not supported; remove it")
+    timeout = _single(query.pop("connect_timeout", None))
+    if timeout is not None:
+        try:
+            connect_args["timeout"] = float(timeout)
+        except ValueError:
+            raise InvalidDatabaseURL("connect_timeout must be a number of seconds") from None
+        if connect_args["timeout"] <= 0:  # libpq: 0 means wait forever; here, the default
+            del connect_args["timeout"]
+    attrs = _single(query.pop("target_session_attrs", None))
+    if attrs is not None:
+        if attrs not in _SESSION_ATTRS:
+            raise InvalidDatabaseURL(
+                f"target_session_attrs must be one of {sorted(_SESSION_ATTRS)}"
+            )
+        connect_args["target_session_attrs"] = attrs
+    settings: dict[str, str | None] = {}
+    for word in shlex.split(_single(query.pop("options", None)) or ""):
+        if word.startswith("endpoint="):
+            # Neon's workaround for clients without SNI; asyncpg sends SNI.
+            continue
+        setting = word.removeprefix("-c").removeprefix("--").strip()
+        if word == "-c" or not setting:
+            continue
+        if "=" not in setting:
+            raise InvalidDatabaseURL("options holds only -c name=value settings here")
+        name, _, value = setting.partition("=")
+        settings[name.replace("-", "_")] = value
+    return settings
