@@ -3,8 +3,14 @@
 import argparse
 import os
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import asyncpg
+import httpx
 
 
 def parser(description: str | None) -> argparse.ArgumentParser:
@@ -33,3 +39,23 @@ async def admin(url: str, statement: str) -> None:
         await connection.execute(statement)
     finally:
         await connection.close()
+
+
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[str]:
+    """`todo-api serve` (one worker, no access log) with `env`, up: yields its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "todo_api.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen([*command, "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -23,7 +23,7 @@ import asyncpg
 import common
 import httpx
 import jwt
-from common import admin, free_port
+from common import admin, served
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY, LIGHT = "bench-heavy-user", "bench-light-user"
@@ -184,23 +184,8 @@ def main() -> None:
     try:
         subprocess.run([sys.executable, "-m", "todo_api.cli", "migrate"], env=env, check=True)
         asyncio.run(seed(bench_url, args.rows, args.heavy))
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "todo_api.cli", "serve", "--port", str(port), "--no-access-log"],
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        with served(env) as base:
             timings = measure(base, args.requests)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         print(report(timings))
         for query, plan in asyncio.run(plans(bench_url)).items():
             print(f"\n#### {query}\n```\n{plan}\n```")

@@ -24,7 +24,7 @@ from uuid import uuid4
 import common
 import httpx
 import jwt
-from common import admin, free_port
+from common import admin, served
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 BATCH_SIZE = 50
@@ -111,27 +111,12 @@ def main() -> None:
     }
     try:
         subprocess.run([sys.executable, "-m", "todo_api.cli", "migrate"], env=env, check=True)
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "todo_api.cli", "serve", "--port", str(port), "--no-access-log"],
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        with served(env) as base:
             rates: dict[str, list[float]] = {name: [] for name in WORKLOADS}
             for _round in range(args.rounds):
                 for workload, (work, _requests) in WORKLOADS.items():
                     tasks, elapsed = asyncio.run(run(base, work, args.seconds, args.concurrency))
                     rates[workload].append(tasks / elapsed)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     finally:
         asyncio.run(admin(args.database_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
