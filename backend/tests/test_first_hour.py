@@ -4,7 +4,6 @@ import json
 import logging
 import logging.config
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import POSTGRES_URL, hs256_token, make_settings, requires_postgres, serve
-from tests.test_cli import COMMAND, clean_env, free_port, run
+from tests.test_cli import COMMAND, _wait_until_up, clean_env, free_port, run
 from todo_api.config import Settings
 from todo_api.main import create_app
 from todo_api.ops.logs import logging_config
@@ -90,7 +89,7 @@ def test_access_log_flag_works_with_one_worker(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/health")
+        _wait_until_up(f"http://127.0.0.1:{port}/health")
         httpx.get(f"http://127.0.0.1:{port}/health?secret=query")
     finally:
         server.terminate()
@@ -98,16 +97,6 @@ def test_access_log_flag_works_with_one_worker(tmp_path: Path) -> None:
 
     assert "GET /health 200" in output
     assert "secret=query" not in output
-
-
-def _wait_for(url: str) -> None:
-    for _ in range(150):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail(f"no server at {url}")
 
 
 def test_json_logs_carry_no_colour_codes(capsys: pytest.CaptureFixture[str]) -> None:
