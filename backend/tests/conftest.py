@@ -45,7 +45,12 @@ TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings from arguments only: a developer's .env must not leak in."""
-    values: dict[str, Any] = {"better_auth_secret": TEST_SECRET} | overrides
+    # Reminders are looked for at start only, unless a test asks: no background statements
+    # between a test's requests.
+    values: dict[str, Any] = {
+        "better_auth_secret": TEST_SECRET,
+        "reminder_interval_seconds": 3600,
+    } | overrides
     return Settings(_env_file=None, database_url=database_url, **values)
 
 

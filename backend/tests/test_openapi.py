@@ -92,6 +92,8 @@ async def test_operations_have_short_ids(client: AsyncClient) -> None:
         "deleteTask",
         "completeTask",
         "listTags",
+        "listChanges",
+        "streamEvents",
         "health",
         "ready",
     }

@@ -100,7 +100,22 @@ class Settings(BaseSettings):
     )
 
     housekeeping_interval_seconds: float = Field(
-        default=3600, gt=0, description="How often expired idempotency keys are purged."
+        default=3600, gt=0, description="How often expired idempotency keys and tombstones go."
+    )
+
+    # Sync and live events.
+    tombstone_retention_days: float = Field(
+        default=30, gt=0, description="How long deleted tasks stay in the change feed."
+    )
+    events_database_url: str | None = Field(
+        default=None,
+        description="A direct (not pooled) PostgreSQL URL for LISTEN; unset: DATABASE_URL.",
+    )
+    events_heartbeat_seconds: float = Field(
+        default=15, gt=0, le=60, description="Most seconds between two writes to a live stream."
+    )
+    reminder_interval_seconds: float = Field(
+        default=1, gt=0, le=3600, description="How often each instance looks for due reminders."
     )
 
     # The HTTP server (`todo-api serve`).

@@ -61,6 +61,10 @@ class Conflict(AppError):
     status_code = HTTPStatus.CONFLICT
 
 
+class Gone(AppError):
+    status_code = HTTPStatus.GONE
+
+
 class PreconditionFailed(AppError):
     status_code = HTTPStatus.PRECONDITION_FAILED
 

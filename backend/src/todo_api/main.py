@@ -19,10 +19,16 @@ from todo_api.auth.setup import auth_warnings, build_verifier, plan_auth, startu
 from todo_api.config import Settings, get_settings
 from todo_api.db.connect import open_database
 from todo_api.errors import Unauthorized, register_exception_handlers
-from todo_api.ops.housekeeping import housekeeping
+from todo_api.ops.housekeeping import Job, housekeeping
+from todo_api.ops.http_protocol import SERVER_STOPPING
 from todo_api.ops.metrics import Metrics
+from todo_api.sync.hub import ChangeHub
+from todo_api.sync.listening import listening
+from todo_api.sync.retention import purge_tombstones
+from todo_api.sync.router import router as sync_router
 from todo_api.tasks.idempotency import purge_expired
 from todo_api.tasks.postgres_repository import repository_for
+from todo_api.tasks.reminders import catch_up_reminders, send_due_reminders
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.router import tags_router
 from todo_api.web import docs as api_docs
@@ -68,20 +74,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.info(startup_summary(settings, auth_plan))
         database = await open_database(settings)
         metrics.watch_database(database)
-        upkeep = [partial(purge_expired, database, settings.idempotency_key_ttl_seconds)]
+        hub = ChangeHub()
+        tasks = repository_for(database, hub.wake)
+        upkeep: list[Job] = [
+            partial(purge_expired, database, settings.idempotency_key_ttl_seconds),
+            partial(purge_tombstones, database, settings.tombstone_retention_days),
+        ]
         async with (
             httpx.AsyncClient(follow_redirects=False) as http,
+            listening(settings, database, hub),
             housekeeping(
                 upkeep,
                 every_seconds=settings.housekeeping_interval_seconds,
                 first_after=min(60.0, settings.housekeeping_interval_seconds),
             ),
+            housekeeping(
+                [partial(send_due_reminders, tasks)],
+                every_seconds=settings.reminder_interval_seconds,
+                first_after=settings.reminder_interval_seconds,
+            ),
         ):
+            # Reminders that fell due while no instance ran are sent before serving.
+            await catch_up_reminders(tasks)
             try:
                 yield {
                     "settings": settings,
                     "database": database,
-                    "tasks": repository_for(database),
+                    "tasks": tasks,
+                    "events": hub,
+                    SERVER_STOPPING: hub.close,
                     "verifier": build_verifier(settings, auth_plan, http),
                     "rate_limiter": RateLimiter(
                         redis_url=settings.redis_url,
@@ -90,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ),
                 }
             finally:
+                hub.close()
                 metrics.watch_database(None)
                 await database.close()
 
@@ -129,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "If-Match",
                 "If-None-Match",
                 "Idempotency-Key",
+                "Last-Event-ID",
             ],
             expose_headers=[
                 "ETag",
@@ -147,7 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
-    for router in (tasks_router, tags_router, health.router):
+    # The sync routes first: /tasks/changes would otherwise match /tasks/{task_id}.
+    for router in (sync_router, tasks_router, tags_router, health.router):
         _add_routes(app, router)
     openapi.install(app)
     if docs:

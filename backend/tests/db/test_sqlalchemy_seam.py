@@ -60,7 +60,7 @@ def test_result_keys_name_a_selects_columns_with_their_types() -> None:
 def test_result_keys_name_the_columns_a_dml_cte_returns() -> None:
     keys = sqlalchemy_seam.result_keys(_compiled(postgres_statements.CREATE))
 
-    assert [name for name, _type in keys] == [c.key for c in TASK_FIELDS]
+    assert [name for name, _type in keys] == [*(c.key for c in TASK_FIELDS), "notified"]
 
 
 def test_a_compiled_shape_runs_on_public_compiler_attributes() -> None:

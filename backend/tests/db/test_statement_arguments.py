@@ -42,6 +42,8 @@ def _create_params() -> dict[str, Any]:
         "priority": "high",
         "tags": ["home", "été"],
         "due_at": NOW,
+        "remind_at": NOW,
+        "reminded_at": None,
         "completed_at": NOW,
         "recurrence_frequency": "weekly",
         "recurrence_interval": 2,

@@ -67,7 +67,7 @@ async def test_a_service_call_inside_a_callers_transaction_is_rolled_back_with_i
     db: Database,
 ) -> None:
     owner = f"nested-{uuid4().hex}"
-    repo = repository_for(db)
+    repo = repository_for(db, lambda _owner: None)
     task = await service.create_task(repo, owner=owner, data=TaskCreate(title="kept"), max_tasks=5)
 
     async def callers_transaction() -> None:

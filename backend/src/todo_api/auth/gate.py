@@ -53,7 +53,7 @@ class AuthGate:
         limiter: RateLimiter = state["rate_limiter"]
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        token = _bearer_token(scope)
+        token = bearer_token(scope)
         if token is None:
             await limiter.spend_address(address)
             raise Unauthorized("A bearer token is required.", invalid_token=False)
@@ -93,7 +93,7 @@ class AuthGate:
             ) from None
 
 
-def _bearer_token(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
     """The credentials of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
     for name, value in scope["headers"]:
         if name == b"authorization":

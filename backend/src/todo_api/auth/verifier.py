@@ -68,6 +68,11 @@ class TokenVerifier:
             return remembered[0]
         return None
 
+    def valid_until(self, token: str) -> float | None:
+        """When a token verified before stops being accepted (Unix time); None if unknown."""
+        remembered = self._verified.get(token)
+        return remembered[1] if remembered is not None else None
+
     async def subject(self, token: str) -> str:
         """The verified token's `sub`; raises InvalidToken (or JwksUnavailable)."""
         remembered = self.remembered(token)

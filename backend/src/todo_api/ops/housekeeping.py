@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager, suppress
 
 logger = logging.getLogger(__name__)
 
-Job = Callable[[], Awaitable[None]]
+Job = Callable[[], Awaitable[object]]
 
 
 @asynccontextmanager

@@ -10,9 +10,11 @@ sees the request:
 - headers not complete within `header_read_timeout` seconds of the connection opening or of
   the request's first byte: a 408 (or a plain close if nothing arrived), so half-sent
   requests cannot pin connections.
+It also tells the app when the server starts to stop (`SERVER_STOPPING`), so that endless
+responses (live event streams) end cleanly instead of holding the shutdown open.
 
 This subclasses uvicorn's `HttpToolsProtocol` and hooks its parser callbacks and
-`send_400_response`: uvicorn internals, bounded to the tested minor release in
+`send_400_response` and `shutdown`: uvicorn internals, bounded to the tested minor release in
 pyproject.toml and checked by `tests/ops/test_http_protocol.py` against a real server.
 Public replacement: none in uvicorn 0.54 (only the h11 protocol has
 `h11_max_incomplete_event_size`, and no header timeout).
@@ -26,6 +28,10 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from todo_api.config import get_settings
+
+# The lifespan state's entry called when the server starts to stop (before open responses
+# are waited for).
+SERVER_STOPPING = "server_stopping"
 
 # After refusing a request, what the client still sends is read and dropped for this long
 # before closing (a "lingering close"): closing with unread data would make the kernel send
@@ -60,6 +66,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        # uvicorn waits for open responses before it stops the app: live event streams would
+        # hold the shutdown open until its timeout. The app's hook ends them cleanly first.
+        stopping = self.app_state.get(SERVER_STOPPING)
+        if callable(stopping):
+            stopping()
+        super().shutdown()
 
     def data_received(self, data: bytes) -> None:
         if self._draining:

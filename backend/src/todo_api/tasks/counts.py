@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, ScalarSelect, bindparam, select
+from sqlalchemy import ColumnElement, Insert, ScalarSelect, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from todo_api.db.executor import Database
+from todo_api.sync.channel import notify
 from todo_api.tasks.models import TASK_COUNTS, TaskCount
 
 ALL_TASKS = ""  # the tag of the row that counts all of a user's tasks
@@ -24,12 +25,17 @@ class Counted:
     completed: bool
 
 
-async def recount(db: Database, owner: str, before: Counted | None, after: Counted | None) -> int:
-    """Apply one task's change (None: it did not exist / no longer exists) in one upsert, and
-    count the write in the user's `changes`.
+@dataclass(frozen=True)
+class Recounted:
+    total: int  # the user's number of tasks after the write
+    changes: int  # the user's change counter after the write: the write's change-feed place
 
-    Returns the user's new number of tasks.
-    """
+
+async def recount(
+    db: Database, owner: str, before: Counted | None, after: Counted | None
+) -> Recounted:
+    """Apply one task's change (None: it did not exist / no longer exists) in one upsert, and
+    count the write in the user's `changes` (on PostgreSQL, notifying the user's streams)."""
     totals: Counter[str] = Counter()
     completed: Counter[str] = Counter()
     for state, sign in ((before, -1), (after, 1)):
@@ -52,8 +58,9 @@ async def recount(db: Database, owner: str, before: Counted | None, after: Count
     ]
     statement = _upsert(db.dialect_name, len(rows))
     params = {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
-    totals_after = {row["tag"]: row["total"] for row in await db.all(statement, params)}
-    return int(totals_after[ALL_TASKS])
+    rows_after = await db.all(statement, params)
+    user_row = next(row for row in rows_after if row["tag"] == ALL_TASKS)
+    return Recounted(total=int(user_row["total"]), changes=int(user_row["changes"]))
 
 
 @cache
@@ -63,7 +70,14 @@ def _upsert(dialect_name: str, rows: int) -> Insert:
     insert = dialect.insert(TASK_COUNTS).values(
         [{key: bindparam(f"{key}_{i}") for key in COUNTER_KEYS} for i in range(rows)]
     )
-    upsert: Insert = adding_to_counters(insert).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.total)
+    returned: list[ColumnElement[Any]] = [
+        TASK_COUNTS.c.tag,
+        TASK_COUNTS.c.total,
+        TASK_COUNTS.c.changes,
+    ]
+    if dialect_name == "postgresql":
+        returned.append(notify(TASK_COUNTS.c.user_id))
+    upsert: Insert = adding_to_counters(insert).returning(*returned)
     return upsert
 
 

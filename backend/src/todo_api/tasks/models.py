@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     case,
     literal_column,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
@@ -32,6 +33,9 @@ DESCRIPTION_MAX_LENGTH = 1000
 USER_ID_MAX_LENGTH = 255
 TAG_MAX_LENGTH = 50
 TASK_ID_MAX = 2**31 - 1  # the id column is a 32-bit integer
+
+# A reminder not yet sent, of a task not done (the partial index's and the dispatcher's test).
+REMINDER_PENDING = "remind_at IS NOT NULL AND reminded_at IS NULL AND NOT completed"
 
 # Byte-wise ordering on PostgreSQL, as SQLite's default: sorting gives the same order on both.
 SortKey = Text().with_variant(Text(collation="C"), "postgresql")
@@ -90,6 +94,15 @@ class Task(SQLModel, table=True):
         Index(None, "user_id", "completed", "due_at", "id"),
         Index(None, "user_id", "priority", "id"),
         Index(None, "user_id", "updated_at", "id"),
+        # The change feed: a user's tasks in the order their last changes committed.
+        Index(None, "user_id", "change_seq", "id"),
+        # Reminders still to send: the dispatcher's scan (both databases have partial indexes).
+        Index(
+            "ix_tasks_remind_at_pending",
+            "remind_at",
+            postgresql_where=text(REMINDER_PENDING),
+            sqlite_where=text(REMINDER_PENDING),
+        ),
         # Word search (LIKE '%word%') by trigrams; PostgreSQL only, SQLite scans the user's rows.
         Index(
             "ix_tasks_search_text_trgm",
@@ -131,6 +144,15 @@ class Task(SQLModel, table=True):
     )
     # 1 at creation, one more on every change: the task's ETag.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    remind_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Set by the reminder dispatcher when it sent the reminder; cleared when remind_at changes.
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The user's change counter (task_counts.changes) at the task's last change: its place
+    # in the change feed. Counters are bumped under the user's counter-row lock, so for one
+    # user this orders changes as they committed.
+    change_seq: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
     @property
     def recurrence(self) -> dict[str, Any] | None:
@@ -176,8 +198,26 @@ class TaskCount(SQLModel, table=True):
     changes: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
+    # On the per-user row: the newest change-feed position whose tombstone was purged; a
+    # feed token from before it may have missed a deletion (410 Gone).
+    forgotten: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
+class TaskTombstone(SQLModel, table=True):
+    """A deleted task's place in the change feed, kept for TOMBSTONE_RETENTION_DAYS."""
+
+    __tablename__ = "task_tombstones"
+    __table_args__ = (Index(None, "user_id", "seq", "task_id"), Index(None, "deleted_at"))
+
+    task_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    user_id: str = Field(sa_type=String(USER_ID_MAX_LENGTH), nullable=False)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    deleted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+TASK_TOMBSTONES: Table = SQLModel.metadata.tables["task_tombstones"]
 TASK_TAGS: Table = SQLModel.metadata.tables["task_tags"]
 TASK_COUNTS: Table = SQLModel.metadata.tables["task_counts"]
 

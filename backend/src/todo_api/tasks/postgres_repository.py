@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 
 from todo_api.db.executor import Database, Row
 from todo_api.tasks import postgres_statements
-from todo_api.tasks.repository import TaskRepository
+from todo_api.tasks.repository import TaskRepository, Wake
 
 # Held until the transaction ends (commit, rollback or a lost connection): never stuck, and
 # behind PgBouncer in transaction mode still on the one server connection.
@@ -38,8 +38,12 @@ class PostgresTaskRepository(TaskRepository):
         return await self.db.first(postgres_statements.TOGGLE, params, writes=True)
 
 
-def repository_for(db: Database) -> TaskRepository:
-    """The repository for `db`'s database: the one place the dialect chooses the SQL."""
+def repository_for(db: Database, wake: Wake) -> TaskRepository:
+    """The repository for `db`'s database: the one place the dialect chooses the SQL.
+
+    `wake` wakes a user's live streams in this process; on PostgreSQL every write sends
+    NOTIFY instead, which reaches every instance (this one too).
+    """
     if db.dialect_name == "postgresql":
         return PostgresTaskRepository(db)
-    return TaskRepository(db)
+    return TaskRepository(db, wake=wake)

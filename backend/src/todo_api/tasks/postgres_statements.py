@@ -16,11 +16,12 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.sql.expression import ColumnElement, cast
 
 from todo_api.db.types import UTCDateTime
+from todo_api.sync.channel import notify
 from todo_api.tasks.counts import ALL_TASKS, COUNTER_KEYS, adding_to_counters
 from todo_api.tasks.models import TASK_COUNTS, TASK_FIELDS, TASK_TAGS, TASKS
 
 
-def _add_to_counters(rows: Select[Any]) -> Any:
+def _add_to_counters(rows: Select[Any] | Any) -> Any:
     """INSERT the (user_id, tag, total, completed) `rows` into the counters, adding to any."""
     return adding_to_counters(insert(TASK_COUNTS).from_select(list(COUNTER_KEYS), rows))
 
@@ -48,9 +49,15 @@ def _create() -> Select[Any]:
         },
         where=TASK_COUNTS.c.total < bindparam("max_tasks"),
     )
-    room = counted.returning(TASK_COUNTS.c.total).cte("room")
+    room = counted.returning(TASK_COUNTS.c.total, TASK_COUNTS.c.changes).cte("room")
     columns = [column for column in TASKS.c if column.key != "id"]
-    values = select(*(bindparam(f"new_{c.key}", type_=c.type) for c in columns)).select_from(room)
+    # The task's place in the change feed is the write's count, taken under the row's lock.
+    values = select(
+        *(
+            room.c.changes if c.key == "change_seq" else bindparam(f"new_{c.key}", type_=c.type)
+            for c in columns
+        )
+    ).select_from(room)
     task = (
         insert(TASKS)
         .from_select([c.key for c in columns], values)
@@ -70,45 +77,59 @@ def _create() -> Select[Any]:
         tagged.c.user_id, tagged.c.value, literal(1), _as_int(tagged.c.completed), literal(0)
     ).order_by(tagged.c.value)
     tag_counts = _add_to_counters(counts).cte("tag_counts")
-    return select(*task.c).add_cte(tag_rows, tag_counts)
+    return select(*task.c, notify(task.c.user_id)).add_cte(tag_rows, tag_counts)
 
 
 def _toggle() -> Select[Any]:
     # Recurring tasks are left out (no row comes back): completing one schedules the next
     # occurrence, which the service does in a transaction.
     now = bindparam("now", type_=UTCDateTime())
+    owned = (
+        (TASKS.c.id == bindparam("task_id"))
+        & (TASKS.c.user_id == bindparam("owner"))
+        & TASKS.c.recurrence_frequency.is_(None)
+    )
+    # The task is locked first (as every write does), then its counters: every counter of
+    # the task (all tasks, and one per tag) gains or loses one completed, and the user's
+    # row ('') counts the write in `changes`, whose new value is the task's place in the
+    # change feed. FOR UPDATE reads the newest committed state, so two toggles of one task
+    # take turns and count what they flip.
+    target = (
+        select(TASKS.c.user_id, TASKS.c.completed, TASKS.c.tags)
+        .where(owned)
+        .with_for_update()
+        .cte("target")
+    )
+    every = cast(target.c.tags, JSONB).op("||")(cast(literal('[""]'), JSONB))
+    tag = func.jsonb_array_elements_text(every).table_valued("value").alias("tag")
+    counts = (
+        select(
+            target.c.user_id,
+            tag.c.value,
+            literal(0),
+            case((target.c.completed, -1), else_=1),
+            _as_int(tag.c.value == ALL_TASKS),
+        )
+        .select_from(target.join(tag, true()))
+        .order_by(tag.c.value)
+    )
+    counted = _add_to_counters(counts).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.changes)
+    counted = counted.cte("counted")
+    place = select(counted.c.changes).where(counted.c.tag == ALL_TASKS).scalar_subquery()
     task = (
         update(TASKS)
-        .where(
-            TASKS.c.id == bindparam("task_id"),
-            TASKS.c.user_id == bindparam("owner"),
-            TASKS.c.recurrence_frequency.is_(None),
-        )
+        .where(owned)
         .values(
             completed=not_(TASKS.c.completed),
             completed_at=case((TASKS.c.completed, None), else_=now),
             updated_at=now,
             version=TASKS.c.version + 1,
+            change_seq=place,
         )
         .returning(*TASK_FIELDS)
         .cte("task")
     )
-    # Every counter of the task (all tasks, and one per tag) gains or loses one completed;
-    # the user's row ('') counts the write in `changes`.
-    every = cast(task.c.tags, JSONB).op("||")(cast(literal('[""]'), JSONB))
-    tag = func.jsonb_array_elements_text(every).table_valued("value").alias("tag")
-    counts = (
-        select(
-            task.c.user_id,
-            tag.c.value,
-            literal(0),
-            case((task.c.completed, 1), else_=-1),
-            _as_int(tag.c.value == ALL_TASKS),
-        )
-        .select_from(task.join(tag, true()))
-        .order_by(tag.c.value)
-    )
-    return select(*task.c).add_cte(_add_to_counters(counts).cte("counts"))
+    return select(*task.c, notify(task.c.user_id))
 
 
 CREATE = _create()

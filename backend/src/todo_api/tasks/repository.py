@@ -8,7 +8,7 @@ Every statement names its owner.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, case, delete, insert, not_, select, update
 
 from todo_api.db.executor import Database, Row
-from todo_api.db.types import UTCDateTime
-from todo_api.tasks.counts import ALL_TASKS, Counted, changes, recount, tag_counts
+from todo_api.db.types import UTCDateTime, utc_now
+from todo_api.tasks.counts import ALL_TASKS, Counted, Recounted, changes, recount, tag_counts
 from todo_api.tasks.list_statements import CHANGES, TOTAL, ListStatements
-from todo_api.tasks.models import TASK_COUNTS, TASK_FIELDS, TASK_TAGS, TASKS
+from todo_api.tasks.models import TASK_COUNTS, TASK_FIELDS, TASK_TAGS, TASK_TOMBSTONES, TASKS
+
+Wake = Callable[[str], None]  # wakes a user's live streams (in this process)
 
 
 class _OverLimit(Exception):
@@ -55,6 +57,37 @@ _INSERT = (
 )
 
 
+# A write's place in the change feed, known once the counters counted it.
+_STAMP = update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(change_seq=bindparam("seq"))
+_TOMBSTONE = insert(TASK_TOMBSTONES).values(
+    task_id=bindparam("task_id"), user_id=bindparam("owner"), seq=bindparam("seq"), deleted_at=_NOW
+)
+_REMINDED = (
+    update(TASKS)
+    .where(
+        _OWNED,
+        TASKS.c.remind_at == bindparam("remind_at", type_=UTCDateTime()),
+        TASKS.c.reminded_at.is_(None),
+        not_(TASKS.c.completed),
+    )
+    .values(reminded_at=_NOW, version=TASKS.c.version + 1)
+    .returning(*TASK_FIELDS)
+)
+
+_DUE_REMINDERS = (
+    select(*TASK_FIELDS)
+    .where(
+        TASKS.c.remind_at.is_not(None),
+        TASKS.c.reminded_at.is_(None),
+        not_(TASKS.c.completed),
+        TASKS.c.remind_at <= _NOW,
+    )
+    .order_by(TASKS.c.remind_at)
+    .limit(bindparam("limit"))
+    # Another instance's claim is skipped, not waited for (PostgreSQL; SQLite has one writer).
+    .with_for_update(skip_locked=True)
+)
+
 _LOCK_COUNTERS = (
     select(TASK_COUNTS.c.user_id)
     .where(TASK_COUNTS.c.user_id == bindparam("owner"), TASK_COUNTS.c.tag == ALL_TASKS)
@@ -65,15 +98,39 @@ _LOCK_COUNTERS = (
 class TaskRepository:
     """The user's tasks in `db`; `transaction()` gives one bound to a transaction."""
 
-    def __init__(self, db: Database, claims: set[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        claims: set[tuple[str, str]] | None = None,
+        *,
+        wake: Wake | None = None,
+        changed: set[str] | None = None,
+    ) -> None:
         self.db = db
         # Idempotency keys held by requests running in this process (see `claimed`).
         self._claims = claims if claims is not None else set()
+        # Where the database sends no notifications (SQLite: one process), streams are woken
+        # here, once the write committed; `changed` collects the users a transaction wrote.
+        self._wake = wake
+        self._changed_users = changed
 
     @asynccontextmanager
     async def transaction(self, *, custom_plans: bool = False) -> AsyncIterator[TaskRepository]:
+        outermost = self._changed_users is None
+        changed = set() if outermost else self._changed_users
         async with self.db.transaction(custom_plans=custom_plans) as tx:
-            yield type(self)(tx, self._claims)
+            yield type(self)(tx, self._claims, wake=self._wake, changed=changed)
+        if outermost and self._wake is not None:  # committed
+            for owner in changed or ():
+                self._wake(owner)
+
+    def _changed(self, owner: str) -> None:
+        if self._wake is None:
+            return  # PostgreSQL: the counters' upsert sent NOTIFY with the write
+        if self._changed_users is None:
+            self._wake(owner)
+        else:
+            self._changed_users.add(owner)
 
     @asynccontextmanager
     async def claimed(self, owner: str, key: str) -> AsyncIterator[TaskRepository | None]:
@@ -148,11 +205,16 @@ class TaskRepository:
     async def insert(self, values: dict[str, Any]) -> tuple[Row, int]:
         """Insert a task with its tags (call inside `transaction()`), whatever the limit;
         returns it and the owner's new number of tasks."""
-        task = await self.db.first(_INSERT, {f"new_{c.key}": values.get(c.key) for c in _INSERTED})
+        owner = values["user_id"]
+        # Counted first: the write's place in the change feed is stored with the task.
+        counted = await recount(self.db, owner, None, _counted(values))
+        params = {f"new_{c.key}": values.get(c.key) for c in _INSERTED}
+        params["new_change_seq"] = counted.changes
+        task = await self.db.first(_INSERT, params)
         assert task is not None
         await self._tag(task)
-        total = await recount(self.db, task["user_id"], None, _counted(task))
-        return task, total
+        self._changed(owner)
+        return task, counted.total
 
     async def toggle_unless_recurring(self, owner: str, task_id: int, now: datetime) -> Row | None:
         """Flip `completed` of a task that does not recur; None if none such was found."""
@@ -160,7 +222,7 @@ class TaskRepository:
         async with self.transaction() as tx:
             task = await tx.db.first(_TOGGLE_UNLESS_RECURRING, params)
             if task is not None:
-                await tx._recount_completion(task)
+                await tx._written(task, await tx._recount_completion(task))
         return task
 
     async def set_completed(
@@ -189,7 +251,7 @@ class TaskRepository:
             statement = statement.where(TASKS.c.version == version)
         task = await self.db.first(statement, {"owner": owner, "task_id": task_id, "now": now})
         if task is not None:
-            await self._recount_completion(task)
+            await self._written(task, await self._recount_completion(task))
         return task
 
     async def update(self, before: Row, changes: dict[str, Any]) -> Row | None:
@@ -207,8 +269,31 @@ class TaskRepository:
         if "tags" in changes:
             await self.db.all(delete(TASK_TAGS).where(TASK_TAGS.c.task_id == task_id))
             await self._tag(updated)
-        await recount(self.db, owner, _counted(before), _counted(updated))
+        await self._written(
+            updated, await recount(self.db, owner, _counted(before), _counted(updated))
+        )
         return updated
+
+    async def due_reminders(self, now: datetime, *, limit: int) -> list[Row]:
+        """Tasks (of any user) whose reminder is due and unsent, locked for this transaction
+        where the database can; each is then marked by `mark_reminded`."""
+        return await self.db.all(_DUE_REMINDERS, {"now": now, "limit": limit})
+
+    async def mark_reminded(self, task: Row, now: datetime) -> Row | None:
+        """Record that the reminder of `task` (as read) was sent; None if it has changed since
+        (another instance sent it, or remind_at or completion changed)."""
+        params = {
+            "owner": task["user_id"],
+            "task_id": task["id"],
+            "remind_at": task["remind_at"],
+            "now": now,
+        }
+        async with self.transaction() as tx:
+            reminded = await tx.db.first(_REMINDED, params)
+            if reminded is not None:
+                counted = _counted(reminded)
+                await tx._written(reminded, await recount(tx.db, task["user_id"], counted, counted))
+        return reminded
 
     async def delete(self, owner: str, task_id: int, *, version: int | None = None) -> bool:
         """Delete the task (only that version, if given); False if none was deleted."""
@@ -220,7 +305,11 @@ class TaskRepository:
             deleted = await tx.db.first(statement)
             if deleted is None:
                 return False
-            await recount(tx.db, owner, _counted(deleted), None)
+            counted = await recount(tx.db, owner, _counted(deleted), None)
+            # The tombstone tells the change feed's readers that the task is gone.
+            params = {"task_id": task_id, "owner": owner, "seq": counted.changes, "now": utc_now()}
+            await tx.db.all(_TOMBSTONE, params)
+            tx._changed(owner)
         return True
 
     async def changes(self, owner: str) -> int:
@@ -230,9 +319,14 @@ class TaskRepository:
         """Lock the user's counter row until the transaction ends (where the database can)."""
         await self.db.all(_LOCK_COUNTERS, {"owner": owner})
 
-    async def _recount_completion(self, task: Row) -> None:
+    async def _recount_completion(self, task: Row) -> Recounted:
         before = Counted(tags=task["tags"], completed=not task["completed"])
-        await recount(self.db, task["user_id"], before, _counted(task))
+        return await recount(self.db, task["user_id"], before, _counted(task))
+
+    async def _written(self, task: Row, counted: Recounted) -> None:
+        """Give the task written in this transaction its place in the change feed."""
+        await self.db.all(_STAMP, {"task_id": task["id"], "seq": counted.changes})
+        self._changed(task["user_id"])
 
     async def _tag(self, task: Row) -> None:
         if task["tags"]:
@@ -243,5 +337,5 @@ class TaskRepository:
             await self.db.all(insert(TASK_TAGS).values(rows))
 
 
-def _counted(task: Row) -> Counted:
+def _counted(task: Row | dict[str, Any]) -> Counted:
     return Counted(tags=task["tags"], completed=task["completed"])

@@ -124,6 +124,13 @@ class Recurrence(_RequestBody):
     interval: JSONInt = Field(default=1, ge=1, le=MAX_RECURRENCE_INTERVAL)
 
 
+REMIND_AT = (
+    "When to send a `reminder.due` event (on `/api/{user_id}/events`); null for none. "
+    "Setting another time re-arms it; completing or deleting the task cancels it. A recurring "
+    "task's next occurrence keeps the same offset from its due date."
+)
+
+
 class TaskCreate(_RequestBody):
     """A new task: a title, and optionally everything else."""
 
@@ -137,6 +144,7 @@ class TaskCreate(_RequestBody):
                     "priority": "high",
                     "tags": ["home"],
                     "due_at": "2026-12-01T09:00:00Z",
+                    "remind_at": "2026-12-01T08:30:00Z",
                     "recurrence": {"frequency": "monthly", "interval": 1},
                 },
             ]
@@ -149,6 +157,7 @@ class TaskCreate(_RequestBody):
     priority: Priority = Priority.MEDIUM
     tags: Tags = Field(default_factory=list)
     due_at: Instant | None = None
+    remind_at: Instant | None = Field(default=None, description=REMIND_AT)
     recurrence: Recurrence | None = None
 
 
@@ -180,6 +189,7 @@ class TaskUpdate(_RequestBody):
     priority: Priority | None = None
     tags: Tags | None = None
     due_at: Instant | None = None
+    remind_at: Instant | None = Field(default=None, description=REMIND_AT)
     recurrence: Recurrence | None = None
 
     @field_validator(*_NOT_NULL, mode="before")
@@ -217,6 +227,10 @@ class TaskPublic(BaseModel):
     priority: Priority
     tags: list[str]
     due_at: datetime | None
+    remind_at: datetime | None
+    reminded_at: datetime | None = Field(
+        description="When its reminder was sent (null: not yet, or none set)."
+    )
     completed_at: datetime | None
     recurrence: RecurrencePublic | None
     created_at: datetime
@@ -260,6 +274,8 @@ def task_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "priority": row["priority"],
         "tags": row["tags"],
         "due_at": row["due_at"],
+        "remind_at": row["remind_at"],
+        "reminded_at": row["reminded_at"],
         "completed_at": row["completed_at"],
         "recurrence": (
             None

@@ -101,6 +101,7 @@ async def create_task(repo: TaskRepository, *, owner: str, data: TaskCreate, max
         created_at=now,
         updated_at=now,
         completed_at=now if data.completed else None,
+        reminded_at=None,
         version=1,
         **_recurrence(data.model_dump()["recurrence"]),
     )
@@ -133,6 +134,8 @@ async def update_task(
                 changes.update(_recurrence(changes.pop("recurrence")))
             if "completed" in changes and changes["completed"] != task["completed"]:
                 changes["completed_at"] = now if changes["completed"] else None
+            if "remind_at" in changes and changes["remind_at"] != task["remind_at"]:
+                changes["reminded_at"] = None  # another time: the reminder is armed again
             changes.update(updated_at=now, **_derived({**task, **changes}))
             updated = await tx.update(task, changes)
             if updated is not None:
@@ -213,6 +216,9 @@ async def _schedule_next(tx: TaskRepository, done: Row, now: datetime) -> Row | 
     due_at = next_due(done["due_at"], frequency, interval, now=now)
     if due_at is None:  # the series has reached the end of the calendar
         return None
+    remind_at = None
+    if done["remind_at"] is not None and done["due_at"] is not None:
+        remind_at = due_at - (done["due_at"] - done["remind_at"])  # the same offset
     values = {
         "user_id": done["user_id"],
         "title": done["title"],
@@ -221,6 +227,8 @@ async def _schedule_next(tx: TaskRepository, done: Row, now: datetime) -> Row | 
         "priority": done["priority"],
         "tags": list(done["tags"]),
         "due_at": due_at,
+        "remind_at": remind_at,
+        "reminded_at": None,
         "recurrence_frequency": frequency,
         "recurrence_interval": interval,
         "created_at": now,
