@@ -159,6 +159,7 @@ def settings(database_url: str) -> Iterator[Settings]:
         "DELETE FROM tasks",
         "DELETE FROM task_counts",
         "DELETE FROM idempotency_records",
+        "DELETE FROM task_tombstones",
     )
     asyncio.run(execute(database_url, *deletes))
 

@@ -115,16 +115,18 @@ def _toggle() -> Select[Any]:
     )
     counted = _add_to_counters(counts).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.changes)
     counted = counted.cte("counted")
-    place = select(counted.c.changes).where(counted.c.tag == ALL_TASKS).scalar_subquery()
+    # The place joins in as a row (UPDATE ... FROM), not as a subquery: when a concurrent
+    # write changed the task after this statement's snapshot, PostgreSQL re-checks the newest
+    # version (EvalPlanQual), which keeps a joined row but evaluates a CTE subquery to NULL.
     task = (
         update(TASKS)
-        .where(owned)
+        .where(owned, counted.c.tag == ALL_TASKS)
         .values(
             completed=not_(TASKS.c.completed),
             completed_at=case((TASKS.c.completed, None), else_=now),
             updated_at=now,
             version=TASKS.c.version + 1,
-            change_seq=place,
+            change_seq=counted.c.changes,
         )
         .returning(*TASK_FIELDS)
         .cte("task")
