@@ -66,7 +66,7 @@ _REMINDED = (
     update(TASKS)
     .where(
         _OWNED,
-        TASKS.c.remind_at == bindparam("remind_at", type_=UTCDateTime()),
+        TASKS.c.remind_at == bindparam("was_remind_at", type_=UTCDateTime()),
         TASKS.c.reminded_at.is_(None),
         not_(TASKS.c.completed),
     )
@@ -285,7 +285,7 @@ class TaskRepository:
         params = {
             "owner": task["user_id"],
             "task_id": task["id"],
-            "remind_at": task["remind_at"],
+            "was_remind_at": task["remind_at"],
             "now": now,
         }
         async with self.transaction() as tx:
