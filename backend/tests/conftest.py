@@ -39,6 +39,7 @@ _SLOW_GROUPS = {
     "property": "property",
     "better_auth": "interop",
     "clients": "typescript",
+    "browser": "browser",
 }
 requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set")
 # App-level tests that only make sense on PostgreSQL (skipped without TEST_DATABASE_URL).
