@@ -34,7 +34,13 @@ from todo_api.tasks import models  # noqa: F401  (every table in SQLModel.metada
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 # Slow groups, marked by folder: `pytest -m "not slow"` is the quick loop (README).
-_SLOW_GROUPS = {"faults": "faults", "property": "property", "better_auth": "interop"}
+_SLOW_GROUPS = {
+    "faults": "faults",
+    "property": "property",
+    "better_auth": "interop",
+    "clients": "typescript",
+    "browser": "browser",
+}
 requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set")
 # App-level tests that only make sense on PostgreSQL (skipped without TEST_DATABASE_URL).
 postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

@@ -1,8 +1,12 @@
 """Assertions shared by the tests."""
 
 import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 from httpx import Response
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
@@ -53,3 +57,21 @@ def environment_without_settings(**extra: str) -> dict[str, str]:
     """This process's environment minus any todo-api setting, plus `extra`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(_SETTING_PREFIXES)}
     return env | extra
+
+
+def ensure_node_packages(directory: Path, purpose: str) -> None:
+    """`npm ci` what `directory`'s package-lock.json pins, once; without Node, skip the test
+    (but never in CI, which must run it)."""
+    if (directory / "node_modules" / ".package-lock.json").is_file():
+        return
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run {purpose}, but node/npm are missing")
+        pytest.skip(f"node and npm are needed for {purpose}")
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        cwd=directory,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )

@@ -1,5 +1,7 @@
-"""The `todo-api` command: migrate, token, and serve from any directory on the SQLite default."""
+"""The `todo-api` command: migrate, token, openapi, and serve from any directory on the SQLite
+default."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -9,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import make_settings
 from tests.helpers import environment_without_settings
+from todo_api.main import create_app
 
 COMMAND = [sys.executable, "-m", "todo_api.cli"]
 clean_env = environment_without_settings
@@ -77,6 +81,19 @@ def test_token_needs_a_shared_secret_when_only_a_jwks_is_trusted(tmp_path: Path)
 
     assert result.returncode == 2
     assert "no shared secret" in result.stderr
+
+
+def test_openapi_prints_the_apps_document_whatever_the_environment(tmp_path: Path) -> None:
+    # Production without auth refuses to serve, but the document describes routes only.
+    printed = run("openapi", cwd=tmp_path, ENVIRONMENT="production")
+    written = run("openapi", "--output", "openapi.json", cwd=tmp_path, DB_POOL_SIZE="invalid")
+
+    assert printed.returncode == 0, printed.stderr
+    assert written.returncode == 0, written.stderr
+    document = create_app(make_settings("sqlite+aiosqlite:///:memory:")).openapi()
+    assert json.loads(printed.stdout) == document
+    assert (tmp_path / "openapi.json").read_text() == printed.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["openapi.json"]  # no secret, no db
 
 
 def test_serve_in_development_mode_accepts_todo_api_token(tmp_path: Path) -> None:

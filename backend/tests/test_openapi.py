@@ -133,3 +133,12 @@ async def test_the_docs_load_nothing_from_elsewhere(client: AsyncClient) -> None
     for asset in assets:
         assert asset.startswith("/docs-assets/"), asset
         assert (await client.get(asset)).status_code == 200
+
+
+async def test_fields_every_answer_carries_are_required(client: AsyncClient) -> None:
+    # Optional fields would be `T | undefined` in a generated client, for values always sent.
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+    assert schemas["Problem"]["required"] == ["type", "title", "status", "detail"]
+    assert "next_occurrence" in schemas["TaskCompletionResult"]["required"]
+    assert "completed" not in schemas["TaskCreate"]["required"]  # a default: optional to send

@@ -1,6 +1,7 @@
-"""The `todo-api` command: `serve` (migrate, then run the API), `migrate` and `token`."""
+"""The `todo-api` command: `serve` (migrate, then run the API), `migrate`, `token` and `openapi`."""
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -24,6 +25,9 @@ logger = logging.getLogger("todo_api")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        _write(openapi_document(), args.output)
+        return 0
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -49,6 +53,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"todo-api: {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def openapi_document() -> str:
+    """The app's OpenAPI document as JSON text, the same whatever the environment says.
+
+    The document describes routes, not a deployment, so it is built from settings of its own:
+    an unconfigured or production environment must not change it or refuse it, and development
+    mode must not leave a secret file behind. The app is never started (nothing connects).
+    """
+    from todo_api.main import create_app  # here: the other commands need no app (its imports)
+
+    settings = Settings.model_construct(jwt_jwks_url="https://auth.example.invalid/jwks")
+    return json.dumps(create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
 
 
 def _migrate(settings: Settings) -> None:
@@ -100,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--expires-in", type=int, default=3600, help="lifetime in seconds (default 3600)"
     )
+    document = commands.add_parser(
+        "openapi", help="print the API's OpenAPI document (JSON), as typed clients are made from"
+    )
+    document.add_argument("--output", help="write it to this file instead of stdout")
     return parser
 
 

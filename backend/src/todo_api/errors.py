@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette import status
@@ -33,6 +33,10 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """RFC 9457 problem details: the body of every error response."""
+
+    # Every problem carries these four (`errors` only a 422): required in the document, so a
+    # typed client can read `problem.type` without a check for undefined.
+    model_config = ConfigDict(json_schema_extra={"required": ["type", "title", "status", "detail"]})
 
     type: str = "about:blank"
     title: str

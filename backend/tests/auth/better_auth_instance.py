@@ -1,34 +1,21 @@
 """Start the project's real Better Auth server (Node) and get tokens from it as a frontend does."""
 
 import json
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
-import pytest
+
+from tests.helpers import ensure_node_packages
 
 HARNESS = Path(__file__).parent / "better_auth"
 
 
 def ensure_installed() -> None:
     """`npm ci` the pinned better-auth once; without Node, skip (but never in CI)."""
-    if (HARNESS / "node_modules" / "better-auth").is_dir():
-        return
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Better Auth interop tests, but node/npm are missing")
-        pytest.skip("node and npm are needed for the Better Auth interop tests")
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"],
-        cwd=HARNESS,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    ensure_node_packages(HARNESS, "the Better Auth interop tests")
 
 
 @dataclass

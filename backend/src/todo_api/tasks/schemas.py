@@ -243,6 +243,9 @@ class TaskPublic(BaseModel):
 class TaskCompletionResult(TaskPublic):
     """The task after a completion change, and the next occurrence if one was created."""
 
+    # Always sent (null when none was created): required in the response's schema.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     next_occurrence: TaskPublic | None = None
 
 

@@ -2,7 +2,9 @@
 
 FastAPI's defaults load Swagger UI and ReDoc from a CDN, so the pages are blank without
 internet. The assets come from the `fastapi-offline` package (its static files only) and are
-served under /docs-assets, with FastAPI's own page builders.
+served under /docs-assets, with FastAPI's own page builders. ReDoc's sidebar still shows
+Redocly's logo from their CDN (hidden when it fails to load): the pages' Content-Security-Policy
+allows images from this server only, so opening the docs never reaches another host.
 """
 
 from importlib.resources import files
@@ -13,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/docs-assets"
+# Images only: Swagger UI's and ReDoc's inline scripts and styles are left as they are.
+_ONLY_LOCAL_IMAGES = {"Content-Security-Policy": "img-src 'self' data:"}
 
 
 def install(app: FastAPI, *, openapi_url: str) -> None:
@@ -21,22 +25,31 @@ def install(app: FastAPI, *, openapi_url: str) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - docs",
-            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS}/favicon.png",
-            # Authorize once, keep the token across reloads while exploring.
-            swagger_ui_parameters={"persistAuthorization": True},
+        return _local_images(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - docs",
+                swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{ASSETS}/favicon.png",
+                # Authorize once, keep the token across reloads while exploring.
+                swagger_ui_parameters={"persistAuthorization": True},
+            )
         )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - reference",
-            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS}/favicon.png",
-            with_google_fonts=False,
+        return _local_images(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - reference",
+                redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=f"{ASSETS}/favicon.png",
+                with_google_fonts=False,
+            )
         )
+
+
+def _local_images(page: HTMLResponse) -> HTMLResponse:
+    page.headers.update(_ONLY_LOCAL_IMAGES)
+    return page
