@@ -34,7 +34,12 @@ from todo_api.tasks import models  # noqa: F401  (every table in SQLModel.metada
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 # Slow groups, marked by folder: `pytest -m "not slow"` is the quick loop (README).
-_SLOW_GROUPS = {"faults": "faults", "property": "property", "better_auth": "interop"}
+_SLOW_GROUPS = {
+    "faults": "faults",
+    "property": "property",
+    "better_auth": "interop",
+    "deploy": "deploy",
+}
 requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set")
 # App-level tests that only make sense on PostgreSQL (skipped without TEST_DATABASE_URL).
 postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -103,8 +108,11 @@ def sqlite_url(directory: Path) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
     for item in items:
-        path = item.path.as_posix()
+        # Only the path inside backend/tests: a clone in a folder named `deploy` is not a group.
+        inside = item.path.is_relative_to(tests)
+        path = "/" + (item.path.relative_to(tests) if inside else item.path).as_posix()
         for part, marker in _SLOW_GROUPS.items():
             if f"/{part}/" in path or f"/test_{part}" in path:
                 item.add_marker(marker)
