@@ -97,8 +97,8 @@ def test_the_image_command_migrates_and_serves_postgresql_as_its_user(
         healthy = _healthcheck(image, env)
         server_uid = _uid_of(server.pid)
     finally:
-        server.send_signal(signal.SIGTERM)  # what `docker stop` sends to PID 1
-        output = server.communicate(timeout=30)[0].decode()
+        output = _stop(server)
+        print(output)  # shown when the test fails
     unhealthy = _healthcheck(image, env)
 
     assert healthy.returncode == 0, healthy.stderr
@@ -110,6 +110,15 @@ def test_the_image_command_migrates_and_serves_postgresql_as_its_user(
     assert TEST_SECRET not in output
     assert _files(image.app) == files_before, "the server wrote files (read-only root fs)"
     assert server_uid == (image.user[0] if image.user else os.geteuid())
+
+
+def _stop(server: subprocess.Popen[bytes]) -> str:
+    server.send_signal(signal.SIGTERM)  # what `docker stop` sends to PID 1
+    try:
+        return server.communicate(timeout=30)[0].decode()
+    except subprocess.TimeoutExpired:
+        server.kill()  # as Docker does after its grace period
+        return server.communicate()[0].decode() + "\n(killed: no exit 30 s after SIGTERM)"
 
 
 def _uid_of(pid: int) -> int:
