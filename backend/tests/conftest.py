@@ -40,6 +40,7 @@ _SLOW_GROUPS = {
     "better_auth": "interop",
     "clients": "typescript",
     "browser": "browser",
+    "deploy": "deploy",
 }
 requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set")
 # App-level tests that only make sense on PostgreSQL (skipped without TEST_DATABASE_URL).
@@ -114,8 +115,11 @@ def sqlite_url(directory: Path) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
     for item in items:
-        path = item.path.as_posix()
+        # Only the path inside backend/tests: a clone in a folder named `deploy` is not a group.
+        inside = item.path.is_relative_to(tests)
+        path = "/" + (item.path.relative_to(tests) if inside else item.path).as_posix()
         for part, marker in _SLOW_GROUPS.items():
             if f"/{part}/" in path or f"/test_{part}" in path:
                 item.add_marker(marker)
