@@ -18,7 +18,13 @@ CHART = ROOT / "deploy" / "helm" / "todo-api"
 VALUE_FILES = sorted((CHART / "ci").glob("*-values.yaml"))
 # The oldest Kubernetes the chart declares (Chart.yaml's kubeVersion) and the newest with schemas.
 KUBERNETES_VERSIONS = ("1.25.0", "1.37.0")
-SECRET_SETTINGS = {"DATABASE_URL", "BETTER_AUTH_SECRET", "METRICS_TOKEN", "REDIS_URL"}
+SECRET_SETTINGS = {
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "METRICS_TOKEN",
+    "REDIS_URL",
+    "EVENTS_DATABASE_URL",
+}
 
 
 def render(values: dict[str, Any]) -> dict[str, str]:

@@ -143,6 +143,46 @@ async function main(): Promise<void> {
   });
   say(`batch applied ${expectData(batch, "applyBatch").results.length} operations`);
 
+  // Sync: a snapshot of the current tasks, then only what changed since its token (deletions
+  // too); an offline device keeps the last `next` and asks again when it is back.
+  let since: string | undefined;
+  for (;;) {
+    const query = since === undefined ? { limit: 50 } : { limit: 50, since };
+    const page = expectData(
+      await api.GET("/api/{user_id}/tasks/changes", { params: { path: mine, query } }),
+      "listChanges",
+    );
+    since = page.next;
+    if (!page.has_more) {
+      break;
+    }
+  }
+  const synced = expectData(
+    await api.POST("/api/{user_id}/tasks", {
+      params: { path: mine },
+      body: { title: "Wrap presents", tags: [run], remind_at: "2026-12-24T18:00:00Z" },
+    }),
+    "createTask",
+  );
+  const delta = expectData(
+    await api.GET("/api/{user_id}/tasks/changes", { params: { path: mine, query: { since } } }),
+    "listChanges",
+  );
+  const change = delta.changes[0];
+  check(delta.changes.length === 1 && change?.type === "upsert", "one change: the new task");
+  check(change.task.id === synced.id, "the change is the task just created");
+  say(`changes since the snapshot: upsert ${change.task.id} "${change.task.title}"`);
+
+  // Live: the same changes as server-sent events, here replayed from the snapshot's token.
+  const stream = await api.GET("/api/{user_id}/events", {
+    params: { path: mine, query: { since } },
+    parseAs: "stream",
+  });
+  const event = await firstEvent(stream.response);
+  check(event.event === "task.created", `a task.created event, not ${event.event}`);
+  check((JSON.parse(event.data) as Task).id === synced.id, "the event carries the task");
+  say(`event ${event.event} for ${synced.id}`);
+
   const deleted = await api.DELETE("/api/{user_id}/tasks/{task_id}", {
     params: { path: { ...mine, task_id: milk.id }, header: { "If-Match": `"v${oatMilk.version}"` } },
   });
@@ -163,6 +203,36 @@ async function main(): Promise<void> {
   const refused = await anonymous.GET("/api/{user_id}/tasks", { params: { path: mine } });
   say(`no token: ${describe(expectProblem(refused, 401, "listTasks"))}`);
   say("tour complete");
+}
+
+/** The first event of a `text/event-stream` response (then the stream is closed). */
+async function firstEvent(response: Response): Promise<{ event: string; data: string }> {
+  check(response.body !== null, "an event stream");
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      check(!done, "the stream ended before an event");
+      buffered += value;
+      for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const fields = new Map(
+          block.split("\n").map((line) => {
+            const colon = line.indexOf(":");
+            return [line.slice(0, colon), line.slice(colon + 1).trimStart()] as const;
+          }),
+        );
+        const event = fields.get("event");
+        if (event !== undefined) {
+          return { event, data: fields.get("data") ?? "" };
+        }
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
 }
 
 /** Prints every exchange as `call METHOD /path/template STATUS`. */

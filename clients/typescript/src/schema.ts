@@ -4,6 +4,54 @@
  */
 
 export interface paths {
+    "/api/{user_id}/tasks/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Changes
+         * @description What changed since a token, deletions included, in the order the changes committed.
+         *
+         *     Without `since`: a snapshot of the current tasks, paged the same way. Follow `next` while
+         *     `has_more`, then keep the last `next` for the following sync.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream Events
+         * @description Live changes of the user's tasks as server-sent events (`text/event-stream`).
+         *
+         *     Browsers: the native `EventSource` cannot send `Authorization`; use a fetch-based
+         *     client such as `@microsoft/fetch-event-source`. The stream ends when the token expires
+         *     or the server stops; reconnect with a fresh token and the last event's `id` as
+         *     `Last-Event-ID` to continue with nothing missed and nothing repeated.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks": {
         parameters: {
             query?: never;
@@ -171,6 +219,35 @@ export interface components {
         BatchResults: {
             /** Results */
             results: (components["schemas"]["TaskCompletionResult"] | components["schemas"]["TaskPublic"] | components["schemas"]["DeletedTask"])[];
+        };
+        /**
+         * ChangePage
+         * @description Changes in the order they committed; a task changed several times appears once, at
+         *     its newest change, with its current content.
+         * @example {
+         *       "changes": [
+         *         {
+         *           "id": 41,
+         *           "type": "delete"
+         *         }
+         *       ],
+         *       "has_more": false,
+         *       "next": "WyJjMSIsIjVkNDE0MDJhYmM0YjJhNzYiLDEyLDQxLDEyXQ"
+         *     }
+         */
+        ChangePage: {
+            /** Changes */
+            changes: (components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"])[];
+            /**
+             * Next
+             * @description Pass as `since` for the changes after these.
+             */
+            next: string;
+            /**
+             * Has More
+             * @description More changes are waiting: call again with `next` now.
+             */
+            has_more: boolean;
         };
         /** CompleteOperation */
         CompleteOperation: {
@@ -360,6 +437,13 @@ export interface components {
             tags: string[];
             /** Due At */
             due_at: string | null;
+            /** Remind At */
+            remind_at: string | null;
+            /**
+             * Reminded At
+             * @description When its reminder was sent (null: not yet, or none set).
+             */
+            reminded_at: string | null;
             /** Completed At */
             completed_at: string | null;
             recurrence: components["schemas"]["RecurrencePublic"] | null;
@@ -394,6 +478,7 @@ export interface components {
          *         "frequency": "monthly",
          *         "interval": 1
          *       },
+         *       "remind_at": "2026-12-01T08:30:00Z",
          *       "tags": [
          *         "home"
          *       ],
@@ -416,7 +501,22 @@ export interface components {
             tags?: string[];
             /** Due At */
             due_at?: string | null;
+            /**
+             * Remind At
+             * @description When to send a `reminder.due` event (on `/api/{user_id}/events`); null for none. Setting another time re-arms it; completing or deleting the task cancels it. A recurring task's next occurrence keeps the same offset from its due date.
+             */
+            remind_at?: string | null;
             recurrence?: components["schemas"]["Recurrence"] | null;
+        };
+        /** TaskDeleted */
+        TaskDeleted: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "delete";
+            /** Id */
+            id: number;
         };
         /**
          * TaskPublic
@@ -438,6 +538,13 @@ export interface components {
             tags: string[];
             /** Due At */
             due_at: string | null;
+            /** Remind At */
+            remind_at: string | null;
+            /**
+             * Reminded At
+             * @description When its reminder was sent (null: not yet, or none set).
+             */
+            reminded_at: string | null;
             /** Completed At */
             completed_at: string | null;
             recurrence: components["schemas"]["RecurrencePublic"] | null;
@@ -479,7 +586,21 @@ export interface components {
             tags?: string[];
             /** Due At */
             due_at?: string | null;
+            /**
+             * Remind At
+             * @description When to send a `reminder.due` event (on `/api/{user_id}/events`); null for none. Setting another time re-arms it; completing or deleting the task cancels it. A recurring task's next occurrence keeps the same offset from its due date.
+             */
+            remind_at?: string | null;
             recurrence?: components["schemas"]["Recurrence"] | null;
+        };
+        /** TaskUpserted */
+        TaskUpserted: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "upsert";
+            task: components["schemas"]["TaskPublic"];
         };
         /** UpdateOperation */
         UpdateOperation: {
@@ -506,6 +627,338 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listChanges: {
+        parameters: {
+            query?: {
+                /** @description A token from an earlier response's `next` (or an event's `id`): the changes after it. Left out: a snapshot of the current tasks. */
+                since?: string | null;
+                /** @description Changes per page. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The signed-in user's id; only their tasks are visible. */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            /** @description The token is malformed or another user's: start again without it */
+            400: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is for another user */
+            403: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is older than deleted tasks are remembered (TOMBSTONE_RETENTION_DAYS): resync from a snapshot (no `since`) */
+            410: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable */
+            503: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Replay the changes after this token first (as `Last-Event-ID` does, which wins when both are sent). Left out: only changes from now on. */
+                since?: string | null;
+            };
+            header?: {
+                /** @description Sent by a reconnecting EventSource: resume after that event. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The signed-in user's id; only their tasks are visible. */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A stream of server-sent events.
+             *
+             *     Event kinds (`event:`): `task.created`, `task.updated`, `task.deleted`,
+             *     `reminder.due` (the task's `remind_at` has passed). `id:` is the change-feed token after the
+             *     event, `data:` the task as JSON (for `task.deleted`, `{"id": <id>}`). A comment line is sent at
+             *     least every EVENTS_HEARTBEAT_SECONDS (15 s). Example:
+             *
+             *     ```
+             *     id: WyJjMSIsIjVkNDE0MDJhYmM0YjJhNzYiLDEzLDcsMTNd
+             *     event: task.created
+             *     data: {"id":7,"title":"Buy milk",...}
+             *     ```
+             */
+            200: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The token is malformed or another user's: start again without it */
+            400: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is for another user */
+            403: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is older than deleted tasks are remembered (TOMBSTONE_RETENTION_DAYS): resync from a snapshot (no `since`) */
+            410: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unavailable */
+            503: {
+                headers: {
+                    /** @description This request's id, as the logs name it. */
+                    "X-Request-ID"?: string;
+                    /** @description Requests allowed per window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in this window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends. */
+                    "RateLimit-Reset"?: number;
+                    /** @description The limit and window, e.g. `600;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listTasks: {
         parameters: {
             query?: {

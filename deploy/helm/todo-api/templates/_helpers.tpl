@@ -52,7 +52,7 @@ secret settings, which the migration Job does not need).
       name: {{ $secret }}
       key: {{ .databaseUrlKey }}
 {{- if .secrets }}
-{{- range $name, $key := dict "BETTER_AUTH_SECRET" $root.Values.secret.keys.betterAuthSecret "METRICS_TOKEN" $root.Values.secret.keys.metricsToken "REDIS_URL" $root.Values.secret.keys.redisUrl }}
+{{- range $name, $key := dict "BETTER_AUTH_SECRET" $root.Values.secret.keys.betterAuthSecret "METRICS_TOKEN" $root.Values.secret.keys.metricsToken "REDIS_URL" $root.Values.secret.keys.redisUrl "EVENTS_DATABASE_URL" $root.Values.secret.keys.eventsDatabaseUrl }}
 {{- if $key }}
 - name: {{ $name }}
   valueFrom:
