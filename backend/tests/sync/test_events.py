@@ -10,9 +10,9 @@ from statistics import median
 import httpx
 import pytest
 
-from tests.conftest import postgres_only
+from tests.conftest import fetch_value, postgres_only
 from tests.helpers import assert_problem
-from tests.sync.servers import auth, events, server
+from tests.sync.servers import Event, EventReader, auth, events, server
 
 
 async def test_changes_arrive_as_events_and_resume_after_the_last_one(
@@ -149,3 +149,33 @@ def _iso(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp)) + (
         f".{int(timestamp % 1 * 1000):03d}Z"
     )
+
+
+@postgres_only
+async def test_streams_recover_when_the_listen_connection_is_killed(
+    database_url: str, tmp_path: Path, user_id: str
+) -> None:
+    env = {"EVENTS_HEARTBEAT_SECONDS": "1"}
+    with server(database_url, tmp_path, **env) as first, server(database_url, tmp_path) as second:
+        async with (
+            events(first.url, user_id) as stream,
+            httpx.AsyncClient(base_url=second.url, headers=auth(user_id)) as rest,
+        ):
+            await asyncio.sleep(0.5)
+            killed = await fetch_value(
+                database_url,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'todo-api live events'",
+            )
+            task = (await rest.post(f"/api/{user_id}/tasks", json={"title": "after"})).json()
+            event = await _skipping_comments(stream, within=5)
+    assert killed == 2  # each instance's own LISTEN connection
+    assert json.loads(event.data)["id"] == task["id"]
+
+
+async def _skipping_comments(stream: EventReader, within: float) -> Event:
+    async with asyncio.timeout(within):
+        while True:
+            event = await stream.next(within=within)
+            if event.event != "message":
+                return event

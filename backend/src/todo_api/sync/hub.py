@@ -15,6 +15,9 @@ class ChangeHub:
     def __init__(self) -> None:
         self._streams: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self.closed = False
+        # False while wake-ups may be missed (the LISTEN connection is down, or goes through
+        # a pooler that drops notifications): streams then also read at each heartbeat.
+        self.reliable = True
 
     @contextmanager
     def subscribe(self, owner: str) -> Iterator[asyncio.Event]:

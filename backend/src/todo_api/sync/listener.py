@@ -21,6 +21,7 @@ from todo_api.sync.hub import ChangeHub
 logger = logging.getLogger(__name__)
 
 _PING_SECONDS = 10.0
+LISTENER_NAME = "todo-api live events"
 _MAX_BACKOFF_SECONDS = 10.0
 
 
@@ -42,6 +43,10 @@ def pooled_listen_warning(settings: Settings) -> str | None:
 
 class ChangeListener:
     def __init__(self, settings: Settings, hub: ChangeHub) -> None:
+        # Through a pooler, LISTEN succeeds but nothing is ever delivered.
+        self._reliable = pooled_listen_warning(settings) is None
+        self._ping_seconds = min(_PING_SECONDS, settings.events_heartbeat_seconds)
+        hub.reliable = False  # until listening
         target = parse_database_url(listen_url(settings), pgbouncer=False)
         self._dsn = target.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._options = {
@@ -50,6 +55,10 @@ class ChangeListener:
             if key not in ("prepared_statement_cache_size", "prepared_statement_name_func")
         }
         self._options.setdefault("timeout", settings.db_connect_timeout)
+        # Named, so that an operator sees it in pg_stat_activity for what it is.
+        server_settings = dict(self._options.get("server_settings") or {})
+        server_settings.setdefault("application_name", LISTENER_NAME)
+        self._options["server_settings"] = server_settings
         self._hub = hub
         self.connected = asyncio.Event()
 
@@ -62,15 +71,17 @@ class ChangeListener:
                 connection = await asyncpg.connect(self._dsn, **self._options)
                 await connection.add_listener(CHANNEL, self._notified)
                 self.connected.set()
+                self._hub.reliable = self._reliable
                 self._hub.wake_all()  # anything sent while not listening is read now
                 backoff = 0.5
                 while True:
-                    await asyncio.sleep(_PING_SECONDS)
+                    await asyncio.sleep(self._ping_seconds)
                     await asyncio.wait_for(connection.fetchval("SELECT 1"), _PING_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.connected.clear()
+                self._hub.reliable = False
                 logger.warning(
                     "live events: the LISTEN connection failed (%s); retrying in %.1fs",
                     type(exc).__name__,
