@@ -62,10 +62,13 @@ async def load_tasks(url: str, *, users: int, tasks: int) -> None:
         await connection.close()
 
 
-def write_tokens(path: str, secret: str, *, users: int, tasks: int, samples: int = 20) -> None:
-    """`<user_id> <jwt> <id>,<id>,...` per user: `samples` of their task ids, spread out."""
+def write_tokens(
+    path: str, secret: str, *, users: int, tasks: int, samples: int = 20, first: int | None = None
+) -> None:
+    """`<user_id> <jwt> <id>,<id>,...` per user (the `first` ones only, if given): `samples` of
+    their task ids, spread out."""
     with open(path, "w") as out:
-        for n in range(1, users + 1):
+        for n in range(1, (first or users) + 1):
             ids = [(k - 1) * users + n for k in range(1, tasks + 1)]
             step = len(ids) / samples
             sample = ",".join(str(ids[int(i * step)]) for i in range(samples))
