@@ -113,14 +113,16 @@ def _toggle() -> Select[Any]:
         .select_from(target.join(tag, true()))
         .order_by(tag.c.value)
     )
-    counted = _add_to_counters(counts).returning(TASK_COUNTS.c.tag, TASK_COUNTS.c.changes)
+    counted = _add_to_counters(counts).returning(
+        TASK_COUNTS.c.user_id, TASK_COUNTS.c.tag, TASK_COUNTS.c.changes
+    )
     counted = counted.cte("counted")
     # The place joins in as a row (UPDATE ... FROM), not as a subquery: when a concurrent
     # write changed the task after this statement's snapshot, PostgreSQL re-checks the newest
     # version (EvalPlanQual), which keeps a joined row but evaluates a CTE subquery to NULL.
     task = (
         update(TASKS)
-        .where(owned, counted.c.tag == ALL_TASKS)
+        .where(owned, counted.c.user_id == TASKS.c.user_id, counted.c.tag == ALL_TASKS)
         .values(
             completed=not_(TASKS.c.completed),
             completed_at=case((TASKS.c.completed, None), else_=now),
