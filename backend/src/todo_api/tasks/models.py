@@ -162,9 +162,10 @@ class Task(SQLModel, table=True):
 
 
 TASKS: Table = SQLModel.metadata.tables["tasks"]  # for Core statements: rows, not objects
-# The columns a task is read back with: the derived sort and search keys stay in the database.
+# The columns a task is read back with: the derived sort and search keys, and the change
+# feed's place, stay in the database (a page of tasks decodes every column it reads).
 TASK_FIELDS: tuple[Column[Any], ...] = tuple(
-    column for column in TASKS.c if column.key not in ("title_sort", "search_text")
+    column for column in TASKS.c if column.key not in ("title_sort", "search_text", "change_seq")
 )
 
 
