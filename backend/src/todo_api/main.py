@@ -12,7 +12,15 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import Route
 
+from todo_api.assistant.http import (
+    MCP_PATH,
+    McpEndpoint,
+    build_http_server,
+    metadata_router,
+    session_manager,
+)
 from todo_api.auth.gate import AuthGate
 from todo_api.auth.rate_limit import RateLimiter
 from todo_api.auth.setup import auth_warnings, build_verifier, plan_auth, startup_summary
@@ -69,8 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = await open_database(settings)
         metrics.watch_database(database)
         upkeep = [partial(purge_expired, database, settings.idempotency_key_ttl_seconds)]
+        mcp_sessions = session_manager(mcp_server)  # a manager runs once: one per lifespan
         async with (
             httpx.AsyncClient(follow_redirects=False) as http,
+            mcp_sessions.run(),
             housekeeping(
                 upkeep,
                 every_seconds=settings.housekeeping_interval_seconds,
@@ -88,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         per_user=settings.rate_limit_per_minute,
                         per_address=settings.rate_limit_anonymous_per_minute,
                     ),
+                    "mcp": mcp_sessions,
                 }
             finally:
                 metrics.watch_database(None)
@@ -129,6 +140,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "If-Match",
                 "If-None-Match",
                 "Idempotency-Key",
+                # MCP's streamable HTTP transport (/mcp).
+                "Mcp-Protocol-Version",
+                "Mcp-Session-Id",
+                "Mcp-Method",
+                "Mcp-Name",
+                "Last-Event-ID",
             ],
             expose_headers=[
                 "ETag",
@@ -143,12 +160,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
                 "RateLimit-Policy",
+                "Mcp-Session-Id",
             ],
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
-    for router in (tasks_router, tags_router, health.router):
+    for router in (tasks_router, tags_router, health.router, metadata_router):
         _add_routes(app, router)
+    mcp_server = build_http_server(version=app.version)
+    mcp_endpoint = McpEndpoint(retry_after=settings.db_retry_after)
+    # Both spellings answered: a redirect from one to the other would cost MCP clients a
+    # round trip, and some do not follow it for a POST.
+    for path in (MCP_PATH, f"{MCP_PATH}/"):
+        app.router.routes.append(
+            Route(path, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        )
     openapi.install(app)
     if docs:
         api_docs.install(app, openapi_url="/openapi.json")
