@@ -24,6 +24,8 @@ from todo_api.assistant.http import (
 from todo_api.auth.gate import AuthGate
 from todo_api.auth.rate_limit import RateLimiter
 from todo_api.auth.setup import auth_warnings, build_verifier, plan_auth, startup_summary
+from todo_api.chat.model import ChatModel
+from todo_api.chat.router import router as chat_router
 from todo_api.config import Settings, get_settings
 from todo_api.db.connect import open_database
 from todo_api.errors import Unauthorized, register_exception_handlers
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.watch_database(database)
         upkeep = [partial(purge_expired, database, settings.idempotency_key_ttl_seconds)]
         mcp_sessions = session_manager(mcp_server)  # a manager runs once: one per lifespan
+        chat_model = _chat_model(settings)
         async with (
             httpx.AsyncClient(follow_redirects=False) as http,
             mcp_sessions.run(),
@@ -99,9 +102,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         per_address=settings.rate_limit_anonymous_per_minute,
                     ),
                     "mcp": mcp_sessions,
+                    "chat_model": chat_model,
                 }
             finally:
                 metrics.watch_database(None)
+                if chat_model is not None:
+                    await chat_model.close()
                 await database.close()
 
     docs = settings.docs_enabled
@@ -165,7 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
-    for router in (tasks_router, tags_router, health.router, metadata_router):
+    for router in (tasks_router, tags_router, chat_router, health.router, metadata_router):
         _add_routes(app, router)
     mcp_server = build_http_server(version=app.version)
     mcp_endpoint = McpEndpoint(retry_after=settings.db_retry_after)
@@ -196,6 +202,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _chat_model(settings: Settings) -> ChatModel | None:
+    """The chat's model when one is configured (None: chat answers 503)."""
+    if settings.openai_api_key is None:
+        return None
+    from todo_api.chat.agent import AgentsChatModel  # seconds to import: only when used
+
+    return AgentsChatModel(settings)
 
 
 def _bearer_is(request: Request, token: str) -> bool:

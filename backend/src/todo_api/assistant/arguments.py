@@ -54,7 +54,7 @@ class DeleteTaskArguments(BaseModel):
 
 
 class ListTasksArguments(TaskListQuery):
-    """The list's filters, search, sort and pages, as `GET /api/{user_id}/tasks` takes them."""
+    """The list's filters, search, sort and pages, as the REST list of tasks takes them."""
 
     model_config = ConfigDict(extra="forbid")
 
