@@ -31,6 +31,7 @@ async def test_both_spellings_of_the_path_answer_without_a_redirect(
             tools = response.json()["result"]["tools"]
             assert len(tools) == 5
             assert response.headers["RateLimit-Limit"] == str(settings.rate_limit_per_minute)
+            assert response.headers["Cache-Control"] == "no-store"  # tasks are private
 
 
 async def test_each_request_counts_against_the_users_rate_limit(
