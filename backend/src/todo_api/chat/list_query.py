@@ -7,8 +7,9 @@ replayed elsewhere.
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
@@ -32,7 +33,7 @@ class _PageQuery(BaseModel):
     _scope: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod
-    def from_query(cls, params: QueryParams, **scope: Any) -> Any:
+    def from_query(cls, params: QueryParams, **scope: Any) -> Self:
         """Validate a request's query string; a cursor must have been made for `scope`
         (the owner, and the conversation)."""
         try:
@@ -90,7 +91,7 @@ class ConversationListQuery(_PageQuery):
     def after(self) -> tuple[datetime, int] | None:
         return self._after
 
-    def next_cursor(self, last: dict[str, Any]) -> str:
+    def next_cursor(self, last: Mapping[str, Any]) -> str:
         return encode_cursor(self.fingerprint(), [last["updated_at"].isoformat(), last["id"]])
 
 
@@ -118,5 +119,5 @@ class MessageListQuery(_PageQuery):
     def _bound(self) -> dict[str, Any]:
         return {"order": self.order}
 
-    def next_cursor(self, last: dict[str, Any]) -> str:
+    def next_cursor(self, last: Mapping[str, Any]) -> str:
         return encode_cursor(self.fingerprint(), [last["id"]])

@@ -110,9 +110,9 @@ class ChatRepository:
         return await self.db.all(statement)
 
     async def count_conversations(self, owner: str) -> int:
-        statement = select(func.count()).where(CONVERSATIONS.c.user_id == owner)
+        statement = select(func.count().label("total")).where(CONVERSATIONS.c.user_id == owner)
         counted = await self.db.first(statement.select_from(CONVERSATIONS))
-        return int(next(iter(counted.values()))) if counted else 0
+        return int(counted["total"]) if counted else 0
 
     async def messages_page(
         self,
@@ -131,6 +131,8 @@ class ChatRepository:
         return await self.db.all(statement.order_by(order).limit(limit))
 
     async def count_messages(self, owner: str, conversation_id: int) -> int:
-        statement = select(func.count()).where(_owned_messages(owner, conversation_id))
+        statement = select(func.count().label("total")).where(
+            _owned_messages(owner, conversation_id)
+        )
         counted = await self.db.first(statement.select_from(MESSAGES))
-        return int(next(iter(counted.values()))) if counted else 0
+        return int(counted["total"]) if counted else 0

@@ -4,7 +4,7 @@ user's message kept whatever the model does, the answer stored with the tool cal
 Nothing is held between requests: any instance or worker answers any message.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -133,10 +133,10 @@ async def list_messages(
     return _page(rows, query.limit, total, query.next_cursor)
 
 
-def _page(rows: Sequence[Row], limit: int, total: int, next_cursor: Any) -> Page:
+def _page(rows: Sequence[Row], limit: int, total: int, next_cursor: Callable[[Row], str]) -> Page:
     # One more row than the page holds was read: it tells whether a next page exists.
     shown = rows[:limit]
-    following = next_cursor(dict(shown[-1])) if len(rows) > limit else None
+    following = next_cursor(shown[-1]) if len(rows) > limit else None
     return Page(rows=shown, total=total, next_cursor=following)
 
 
