@@ -53,6 +53,23 @@ async def mcp_session(api_url: str, user_id: str) -> AsyncIterator[ClientSession
         yield session
 
 
+# Names that would let a caller pick whose tasks a tool acts on.
+USER_ARGUMENTS = {"user_id", "user", "userid", "owner", "sub", "subject"}
+
+
+def argument_names(schema: Any) -> set[str]:
+    """Every property name a JSON Schema declares, at any depth (in lower case)."""
+    names: set[str] = set()
+    if isinstance(schema, dict):
+        names |= {name.lower() for name in schema.get("properties", {})}
+        for value in schema.values():
+            names |= argument_names(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            names |= argument_names(value)
+    return names
+
+
 def structured(result: CallToolResult) -> dict[str, Any]:
     """A successful call's structured result (which the text block repeats)."""
     assert not result.is_error, result.content

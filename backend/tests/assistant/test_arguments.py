@@ -1,11 +1,11 @@
 """The tools take what the REST API takes: their schemas are derived from its request models."""
 
-import json
 from typing import Any
 
 import pytest
 from jsonschema.validators import Draft202012Validator  # type: ignore[import-untyped]
 
+from tests.assistant.conftest import USER_ARGUMENTS, argument_names
 from todo_api.assistant.server import tool_definitions
 from todo_api.tasks.list_query import TaskListQuery
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate
@@ -37,6 +37,6 @@ def test_each_schema_is_closed_valid_and_names_no_user(name: str) -> None:
     Draft202012Validator.check_schema(schema)
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
-    assert "user" not in json.dumps(schema).lower()
+    assert not USER_ARGUMENTS & argument_names(schema)
     assert not {"ge", "le", "gt", "lt"} & _keys(schema)  # pydantic's names, not JSON Schema's
     assert "examples" not in schema

@@ -1,6 +1,5 @@
 """MCP at /mcp, end to end: the SDK's client over streamable HTTP against `todo-api serve`."""
 
-import json
 
 import httpx
 import httpx2
@@ -9,7 +8,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.assistant.conftest import error_text, mcp_session, structured
+from tests.assistant.conftest import (
+    USER_ARGUMENTS,
+    argument_names,
+    error_text,
+    mcp_session,
+    structured,
+)
 from tests.conftest import fetch_value, hs256_token
 from todo_api.config import Settings
 
@@ -26,7 +31,7 @@ async def test_tools_are_listed_with_schemas_that_name_no_user(
     for tool in tools.values():
         assert tool.input_schema["type"] == "object"
         assert tool.input_schema["additionalProperties"] is False
-        assert "user" not in json.dumps(tool.input_schema).lower()
+        assert not USER_ARGUMENTS & argument_names(tool.input_schema)
         assert tool.output_schema is not None
         assert tool.description
     assert {"title", "description", "priority", "tags", "due_at", "recurrence"} <= tools[

@@ -5,6 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.assistant.conftest import USER_ARGUMENTS, argument_names
 from tests.chat.conftest import ChatClient
 from tests.chat.fake_model import FakeModel
 from tests.conftest import fetch_value, serve
@@ -39,7 +40,7 @@ async def test_a_first_message_starts_a_conversation_and_the_tool_adds_the_task(
     tools = {tool["function"]["name"]: tool["function"] for tool in model.requests[0]["tools"]}
     assert tools.keys() == TOOL_NAMES
     for tool in tools.values():
-        assert "user_id" not in json.dumps(tool["parameters"])
+        assert not USER_ARGUMENTS & argument_names(tool["parameters"])
         assert tool["parameters"]["additionalProperties"] is False
 
 
