@@ -1,6 +1,5 @@
 """MCP at /mcp, end to end: the SDK's client over streamable HTTP against `todo-api serve`."""
 
-
 import httpx
 import httpx2
 import pytest
