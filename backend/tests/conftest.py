@@ -26,11 +26,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 from sqlmodel import SQLModel
 
+from todo_api.chat import models as chat_models  # noqa: F401  (every table in SQLModel.metadata)
 from todo_api.config import Settings
 from todo_api.db import migrate
 from todo_api.db.connect import build_engine
 from todo_api.main import create_app
-from todo_api.tasks import models  # noqa: F401  (every table in SQLModel.metadata)
+from todo_api.tasks import models  # noqa: F401
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 # Slow groups, marked by folder: `pytest -m "not slow"` is the quick loop (README).
@@ -101,11 +102,11 @@ async def drop_schema(database_url: str) -> None:
         await engine.dispose()
 
 
-async def fetch_value(database_url: str, statement: str) -> object:
+async def fetch_value(database_url: str, statement: str, **params: Any) -> object:
     engine = build_engine(make_settings(database_url))
     try:
         async with engine.connect() as connection:
-            return (await connection.execute(text(statement))).scalar()
+            return (await connection.execute(text(statement), params)).scalar()
     finally:
         await engine.dispose()
 
@@ -170,6 +171,8 @@ def settings(database_url: str) -> Iterator[Settings]:
         "DELETE FROM task_counts",
         "DELETE FROM idempotency_records",
         "DELETE FROM task_tombstones",
+        "DELETE FROM messages",
+        "DELETE FROM conversations",
     )
     asyncio.run(execute(database_url, *deletes))
 

@@ -94,9 +94,32 @@ async def test_operations_have_short_ids(client: AsyncClient) -> None:
         "listTags",
         "listChanges",
         "streamEvents",
+        "chat",
+        "listConversations",
+        "listMessages",
         "health",
         "ready",
     }
+
+
+async def test_chat_routes_document_their_problems_and_pages(client: AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    paths = document["paths"]
+
+    chat = paths["/api/{user_id}/chat"]["post"]
+    assert {"200", "401", "403", "404", "422", "429", "502", "503", "504"} <= chat[
+        "responses"
+    ].keys()
+    assert chat["security"] == [{"HTTPBearer": []}]
+    assert document["components"]["schemas"]["ChatRequest"]["examples"]
+    for path in ("/api/{user_id}/conversations", "/api/{user_id}/conversations/{id}/messages"):
+        operation = paths[path.replace("{id}", "{conversation_id}")]["get"]
+        headers = operation["responses"]["200"]["headers"]
+        assert headers["X-Total-Count"]["schema"] == {"type": "integer"}
+        assert "Link" in headers
+        names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+        assert {"limit", "cursor"} <= names
+    assert not any(path.startswith(("/mcp", "/.well-known")) for path in paths)
 
 
 async def test_response_headers_are_typed(client: AsyncClient) -> None:

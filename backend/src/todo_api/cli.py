@@ -1,6 +1,8 @@
-"""The `todo-api` command: `serve` (migrate, then run the API), `migrate`, `token` and `openapi`."""
+"""The `todo-api` command: `serve` (migrate, then run the API), `migrate`, `token`, `openapi`
+and `mcp`."""
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -11,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import uvicorn
 from pydantic import ValidationError
 
+from todo_api.assistant.stdio import TOKEN_VARIABLE, TokenRefused, serve_stdio, verified_user
 from todo_api.auth.setup import AuthConfigurationError, plan_auth
 from todo_api.auth.tokens import CannotMint, mint_token
 from todo_api.config import Settings, get_settings
@@ -40,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(mint_token(settings, args.user_id, expires_in=args.expires_in))
         elif args.command == "migrate":
             _migrate(settings)
+        elif args.command == "mcp":
+            return _mcp(settings, args, parser)
         else:
             plan_auth(settings)  # refuse an unsafe configuration before touching the database
             _migrate(settings)
@@ -79,6 +84,21 @@ def _write(text: str, output: str | None) -> None:
 def _migrate(settings: Settings) -> None:
     migrate.upgrade(settings)
     logger.info("database schema is up to date")
+
+
+def _mcp(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    token = args.token or os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        parser.error(f"mcp needs a bearer token: --token or {TOKEN_VARIABLE}")
+    try:
+        # A refused token is said in one line, before any database work.
+        asyncio.run(verified_user(settings, token))
+        _migrate(settings)
+        asyncio.run(serve_stdio(settings, token, version=_version()))
+    except TokenRefused as exc:
+        print(f"todo-api mcp: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -129,6 +149,14 @@ def _parser() -> argparse.ArgumentParser:
         "openapi", help="print the API's OpenAPI document (JSON), as typed clients are made from"
     )
     document.add_argument("--output", help="write it to this file instead of stdout")
+    mcp = commands.add_parser(
+        "mcp", help="serve the task tools over MCP on stdio, as the user of a bearer token"
+    )
+    mcp.add_argument(
+        "--token",
+        help=f"the bearer token (default: ${TOKEN_VARIABLE}; the environment keeps it out of "
+        "process listings)",
+    )
     return parser
 
 

@@ -134,6 +134,32 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds a client has to send a request's headers."
     )
 
+    # AI assistants: MCP at /mcp, and the chat endpoint's model (any OpenAI-compatible API).
+    public_url: str | None = Field(
+        default=None,
+        description="The API's public base URL, named in /mcp's protected-resource metadata; "
+        "unset: taken from each request's scheme and host.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="Key of the chat model's API; unset: chat answers 503."
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="An OpenAI-compatible API's base URL; unset: OpenAI's."
+    )
+    chat_model: str = Field(default="gpt-4o-mini", min_length=1, description="The chat model.")
+    chat_timeout_seconds: float = Field(
+        default=60, gt=0, description="Seconds one chat message may take in all (then a 504)."
+    )
+    chat_max_message_chars: int = Field(
+        default=4000, ge=1, le=100_000, description="Longest chat message accepted."
+    )
+    chat_max_tool_calls: int = Field(
+        default=10, ge=0, le=100, description="Tool calls the model may make per chat message."
+    )
+    chat_history_messages: int = Field(
+        default=40, ge=0, le=1000, description="Earlier messages sent to the model with each one."
+    )
+
     # Browsers: the frontend origins allowed to call the API (exact match), comma-separated.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
@@ -144,6 +170,16 @@ class Settings(BaseSettings):
         if "*" in self.cors_origins and self.cors_allow_credentials:
             raise ValueError("CORS_ORIGINS='*' cannot be combined with CORS_ALLOW_CREDENTIALS=true")
         return self
+
+    @field_validator("public_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
+            raise ValueError("must be an http:// or https:// URL without query or fragment")
+        return url
 
     @field_validator("cors_origins", mode="before")
     @classmethod

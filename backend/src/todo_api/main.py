@@ -12,10 +12,20 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import Route
 
+from todo_api.assistant.http import (
+    MCP_PATH,
+    McpEndpoint,
+    build_http_server,
+    metadata_router,
+    session_manager,
+)
 from todo_api.auth.gate import AuthGate
 from todo_api.auth.rate_limit import RateLimiter
 from todo_api.auth.setup import auth_warnings, build_verifier, plan_auth, startup_summary
+from todo_api.chat.model import ChatModel
+from todo_api.chat.router import router as chat_router
 from todo_api.config import Settings, get_settings
 from todo_api.db.connect import open_database
 from todo_api.errors import Unauthorized, register_exception_handlers
@@ -80,8 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             partial(purge_expired, database, settings.idempotency_key_ttl_seconds),
             partial(purge_tombstones, database, settings.tombstone_retention_days),
         ]
+        mcp_sessions = session_manager(mcp_server)  # a manager runs once: one per lifespan
+        chat_model = _chat_model(settings)
         async with (
             httpx.AsyncClient(follow_redirects=False) as http,
+            mcp_sessions.run(),
             listening(settings, database, hub),
             housekeeping(
                 upkeep,
@@ -109,10 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         per_user=settings.rate_limit_per_minute,
                         per_address=settings.rate_limit_anonymous_per_minute,
                     ),
+                    "mcp": mcp_sessions,
+                    "chat_model": chat_model,
                 }
             finally:
                 hub.close()
                 metrics.watch_database(None)
+                if chat_model is not None:
+                    await chat_model.close()
                 await database.close()
 
     docs = settings.docs_enabled
@@ -151,6 +168,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "If-Match",
                 "If-None-Match",
                 "Idempotency-Key",
+                # MCP's streamable HTTP transport (/mcp).
+                "Mcp-Protocol-Version",
+                "Mcp-Session-Id",
+                "Mcp-Method",
+                "Mcp-Name",
                 "Last-Event-ID",
             ],
             expose_headers=[
@@ -166,13 +188,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
                 "RateLimit-Policy",
+                "Mcp-Session-Id",
             ],
             max_age=600,
         )
     register_exception_handlers(app, retry_after=settings.db_retry_after)
     # The sync routes first: /tasks/changes would otherwise match /tasks/{task_id}.
-    for router in (sync_router, tasks_router, tags_router, health.router):
+    routers = (sync_router, tasks_router, tags_router, chat_router, health.router, metadata_router)
+    for router in routers:
         _add_routes(app, router)
+    mcp_server = build_http_server(version=app.version)
+    mcp_endpoint = McpEndpoint(retry_after=settings.db_retry_after)
+    # Both spellings answered: a redirect from one to the other would cost MCP clients a
+    # round trip, and some do not follow it for a POST.
+    for path in (MCP_PATH, f"{MCP_PATH}/"):
+        app.router.routes.append(
+            Route(path, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        )
     openapi.install(app)
     if docs:
         api_docs.install(app, openapi_url="/openapi.json")
@@ -194,6 +226,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _chat_model(settings: Settings) -> ChatModel | None:
+    """The chat's model when one is configured (None: chat answers 503)."""
+    if settings.openai_api_key is None:
+        return None
+    from todo_api.chat.agent import AgentsChatModel  # seconds to import: only when used
+
+    return AgentsChatModel(settings)
 
 
 def _bearer_is(request: Request, token: str) -> bool:

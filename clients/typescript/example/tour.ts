@@ -189,6 +189,33 @@ async function main(): Promise<void> {
   check(deleted.response.status === 204, "a delete answers 204");
   say(`deleted ${milk.id}: ${deleted.response.status}`);
 
+  // The assistant: a message to the chat endpoint (a 503 problem on a server without a model,
+  // OPENAI_API_KEY), and the conversations it keeps, read back paged.
+  const chat = await api.POST("/api/{user_id}/chat", {
+    params: { path: mine },
+    body: { message: "What is due this week?" },
+  });
+  let conversationId = 2147483647; // none yet: its messages are a 404
+  if (chat.response.status === 503) {
+    say(`chat: ${describe(expectProblem(chat, 503, "chat"))}`);
+  } else {
+    const reply = expectData(chat, "chat");
+    conversationId = reply.conversation_id;
+    say(`chat: "${reply.response}" after ${reply.tool_calls.length} tool calls`);
+  }
+  const conversations = await api.GET("/api/{user_id}/conversations", {
+    params: { path: mine, query: { limit: 10 } },
+  });
+  say(`conversations: ${totalCount(conversations.response)} (${expectData(conversations, "listConversations").length} on this page)`);
+  const messages = await api.GET("/api/{user_id}/conversations/{conversation_id}/messages", {
+    params: { path: { ...mine, conversation_id: conversationId }, query: { order: "desc" } },
+  });
+  if (messages.response.status === 404) {
+    say(`messages: ${describe(expectProblem(messages, 404, "listMessages"))}`);
+  } else {
+    say(`messages: ${expectData(messages, "listMessages").length}`);
+  }
+
   // Errors are typed problems: a missing task, an invalid body, no token.
   const gone = await api.GET("/api/{user_id}/tasks/{task_id}", {
     params: { path: { ...mine, task_id: milk.id } },

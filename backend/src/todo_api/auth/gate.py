@@ -5,7 +5,8 @@ without it, and so that refusing a request (or letting it through) costs a dicti
 lookup instead of FastAPI's dependency solving on every request.
 
 Requests without a valid token are rate-limited per client address, before any token or
-database work; signed-in users are rate-limited per user, with RateLimit headers.
+database work; signed-in users are rate-limited per user, with RateLimit headers. `admit`
+is that check alone, for other routes that take the same tokens (the MCP endpoint).
 """
 
 import logging
@@ -49,48 +50,50 @@ class AuthGate:
 
     async def _admit(self, scope: Scope, user_id: str) -> list[tuple[bytes, bytes]]:
         """The rate-limit headers for an admitted request; raises AppError otherwise."""
-        state: dict[str, Any] = scope["state"]
-        limiter: RateLimiter = state["rate_limiter"]
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        token = bearer_token(scope)
-        if token is None:
-            await limiter.spend_address(address)
-            raise Unauthorized("A bearer token is required.", invalid_token=False)
-        verifier: TokenVerifier = state["verifier"]
-        # A token verified before needs no work: only unverified ones count against (and are
-        # refused by) the client address's anonymous quota.
-        subject = verifier.remembered(token) or await self._verify(
-            verifier, limiter, address, token, scope
-        )
-        quota = await limiter.spend_user(subject)
+        subject, headers = await admit(scope)
         if subject != user_id:
             raise Forbidden("The token does not belong to this user.")
-        return [(name.encode(), value.encode()) for name, value in quota.headers().items()]
+        return headers
 
-    async def _verify(
-        self,
-        verifier: TokenVerifier,
-        limiter: RateLimiter,
-        address: str,
-        token: str,
-        scope: Scope,
-    ) -> str:
-        await limiter.check_address(address)
-        try:
-            return await verifier.subject(token)
-        except InvalidToken as exc:
-            # The reason is logged for operators; the token itself never is.
-            logger.info("rejected token on %s %s: %s", scope["method"], scope["path"], exc)
-            await limiter.spend_address(address)
-            raise Unauthorized(
-                "The bearer token is invalid or expired.", invalid_token=True
-            ) from None
-        except JwksUnavailable:
-            logger.warning("cannot verify tokens: the JWKS is unreachable and no keys are cached")
-            raise ServiceUnavailable(
-                "Tokens cannot be verified right now; try again shortly."
-            ) from None
+
+async def admit(scope: Scope) -> tuple[str, list[tuple[bytes, bytes]]]:
+    """The verified user of the request's bearer token and their rate-limit headers, after
+    spending one of their requests; raises AppError (401, 429, 503) otherwise.
+
+    Shared by every route that takes a bearer token: `/api` (through AuthGate) and `/mcp`.
+    """
+    state: dict[str, Any] = scope["state"]
+    limiter: RateLimiter = state["rate_limiter"]
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
+    token = bearer_token(scope)
+    if token is None:
+        await limiter.spend_address(address)
+        raise Unauthorized("A bearer token is required.", invalid_token=False)
+    verifier: TokenVerifier = state["verifier"]
+    # A token verified before needs no work: only unverified ones count against (and are
+    # refused by) the client address's anonymous quota.
+    subject = verifier.remembered(token) or await _verify(verifier, limiter, address, token, scope)
+    quota = await limiter.spend_user(subject)
+    return subject, [(name.encode(), value.encode()) for name, value in quota.headers().items()]
+
+
+async def _verify(
+    verifier: TokenVerifier, limiter: RateLimiter, address: str, token: str, scope: Scope
+) -> str:
+    await limiter.check_address(address)
+    try:
+        return await verifier.subject(token)
+    except InvalidToken as exc:
+        # The reason is logged for operators; the token itself never is.
+        logger.info("rejected token on %s %s: %s", scope["method"], scope["path"], exc)
+        await limiter.spend_address(address)
+        raise Unauthorized("The bearer token is invalid or expired.", invalid_token=True) from None
+    except JwksUnavailable:
+        logger.warning("cannot verify tokens: the JWKS is unreachable and no keys are cached")
+        raise ServiceUnavailable(
+            "Tokens cannot be verified right now; try again shortly."
+        ) from None
 
 
 def bearer_token(scope: Scope) -> str | None:

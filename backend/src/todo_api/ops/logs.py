@@ -50,5 +50,8 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            # The MCP SDK writes an INFO line for every stateless /mcp request ("Terminating
+            # session: None"); its warnings and errors still show.
+            "mcp": {"level": "WARNING"},
         },
     }

@@ -7,13 +7,14 @@ _ALWAYS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-# JSON from /api and /health is private and never a document: nothing may cache or embed it.
+# JSON from /api, /mcp and /health is private and never a document: nothing may cache or
+# embed it.
 _API = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 _HSTS = {"Strict-Transport-Security": "max-age=63072000; includeSubDomains"}
-_API_PATHS = ("/api/", "/health", "/metrics")
+_API_PATHS = ("/api/", "/mcp", "/health", "/metrics")
 
 
 def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import todo_api.tasks.models  # noqa: F401  (registers the tables)
+import todo_api.chat.models
+import todo_api.tasks.models  # noqa: F401
 from todo_api.config import Settings, get_settings
 from todo_api.db.connect import build_engine
 from todo_api.db.migrate import MIGRATION_LOCK_KEY

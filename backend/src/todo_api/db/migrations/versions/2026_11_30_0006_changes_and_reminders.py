@@ -3,7 +3,7 @@
 Existing tasks take place 0: a snapshot of the feed starts before it.
 
 Revision ID: 0006_changes_and_reminders
-Revises: 0004_versions_and_retries
+Revises: 0005_conversations
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_changes_and_reminders"
-down_revision: str | None = "0004_versions_and_retries"
+down_revision: str | None = "0005_conversations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

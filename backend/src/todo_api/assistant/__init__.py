@@ -1,0 +1,1 @@
+"""AI assistants: the task tools over MCP (HTTP at /mcp, and stdio)."""

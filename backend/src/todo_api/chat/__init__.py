@@ -1,0 +1,1 @@
+"""The chat endpoint: conversations with a model that uses the task tools."""
