@@ -324,3 +324,21 @@ async def test_a_cursor_is_bound_to_its_user_and_list(
 def _next(response: Any) -> str:
     link: str = response.headers["link"]
     return link.split(";")[0].strip("<>")
+
+
+async def test_the_assistants_writes_feed_the_change_feed(
+    client: AsyncClient, model: FakeModel, user_id: str
+) -> None:
+    snapshot = (await client.get(f"/api/{user_id}/tasks/changes")).json()
+    model.calls(("add_task", {"title": "From chat", "remind_at": "2026-12-24T17:00:00Z"}))
+    model.says("Added.")
+
+    response = await client.post(f"/api/{user_id}/chat", json={"message": "Add it"})
+
+    assert response.status_code == 200, response.text
+    since = {"since": snapshot["next"]}
+    changes = (await client.get(f"/api/{user_id}/tasks/changes", params=since)).json()
+    [change] = changes["changes"]
+    assert change["type"] == "upsert"
+    assert change["task"]["title"] == "From chat"
+    assert change["task"]["remind_at"] == "2026-12-24T17:00:00Z"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import fetch_value, postgres_only
@@ -134,3 +135,24 @@ async def test_reminders_due_while_no_instance_ran_are_sent_at_start(
             stored = (await rest.get(f"/api/{user_id}/tasks/{task['id']}")).json()
     assert stored["reminded_at"] is not None
     assert stored["version"] == 2
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:01Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59.999999Z",
+    ],
+)
+async def test_instants_come_back_as_sent_or_are_refused(
+    client: AsyncClient, tasks_url: str, instant: str
+) -> None:
+    for field in ("due_at", "remind_at"):
+        response = await client.post(tasks_url, json={"title": "edge", field: instant})
+        if response.status_code != 201:
+            assert_problem(response, 422)
+            continue
+        stored = await client.get(f"{tasks_url}/{response.json()['id']}")
+        assert stored.json()[field] == instant

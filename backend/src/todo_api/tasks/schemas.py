@@ -39,12 +39,20 @@ def _reject_nul(value: str) -> str:
     return value
 
 
+# asyncpg writes the first and last representable instants as PostgreSQL's -infinity and
+# infinity, and reads those back without an offset: they would not come back as sent.
+_UNSTORABLE = {datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)}
+
+
 def as_utc(value: datetime) -> datetime:
     """An instant without an offset is taken as UTC."""
     try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError as exc:
         raise ValueError("is out of range") from exc
+    if instant in _UNSTORABLE:
+        raise ValueError("is out of range")
+    return instant
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
