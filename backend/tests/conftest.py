@@ -22,7 +22,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import Pool
 from sqlmodel import SQLModel
 
@@ -33,7 +33,30 @@ from todo_api.db.connect import build_engine
 from todo_api.main import create_app
 from todo_api.tasks import models  # noqa: F401
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+def _own_database(url: str) -> str:
+    """Under pytest-xdist each worker empties and migrates a database of its own: the one
+    named in TEST_DATABASE_URL with the worker's name appended (created on first use)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    target = make_url(url)
+    name = f"{target.database}_{worker}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return target.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _own_database(os.environ.get("TEST_DATABASE_URL", ""))
 # Slow groups, marked by folder: `pytest -m "not slow"` is the quick loop (README).
 _SLOW_GROUPS = {
     "faults": "faults",

@@ -7,19 +7,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.conftest import hs256_token
+from tests.conftest import drop_schema, hs256_token
 from tests.faults.cluster import Cluster
 from tests.faults.server import Server
-
-
-async def drop_schema(url: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(
-            "DROP TABLE idempotency_records, task_counts, task_tags, tasks, alembic_version CASCADE"
-        )
-    finally:
-        await connection.close()
 
 
 def test_instances_starting_together_migrate_once_and_all_serve(

@@ -63,10 +63,21 @@ def fuzz(schema: schemathesis.BaseSchema, *, own_path: bool) -> int:
             # configured" (the conformance checks still hold it to its schema).
             if case.path.endswith("/chat"):
                 excluded.append(not_a_server_error)
+            # Nor which instants of years 1 and 9999 stay inside them in UTC: the ones past
+            # the edge are rightly 422s (tests/tasks/test_hardening.py, tests/sync).
+            if _edge_instant(case.body) and positive_data_acceptance not in excluded:
+                excluded.append(positive_data_acceptance)
             case.call_and_validate(headers=headers, excluded_checks=excluded)
 
         run()
     return len(operations)
+
+
+def _edge_instant(body: object) -> bool:
+    if not isinstance(body, dict):
+        return False
+    instants = (body.get(field) for field in ("due_at", "remind_at"))
+    return any(isinstance(value, str) and value[:4] in ("0001", "9999") for value in instants)
 
 
 def test_the_signed_in_user_gets_only_documented_answers(api_server: Server) -> None:
