@@ -47,9 +47,12 @@ _UNSTORABLE = {datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC
 def as_utc(value: datetime) -> datetime:
     """An instant without an offset is taken as UTC."""
     try:
-        instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError as exc:
         raise ValueError("is out of range") from exc
+
+
+def _storable(instant: datetime) -> datetime:
     if instant in _UNSTORABLE:
         raise ValueError("is out of range")
     return instant
@@ -105,12 +108,15 @@ def _iso_8601(value: Any) -> Any:
 
 
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# A bound to compare with (a list filter): any instant.
 Instant = Annotated[
     datetime,
     BeforeValidator(_iso_8601),
     AfterValidator(as_utc),
     Field(json_schema_extra={"type": "string", "format": "date-time"}),
 ]
+# A value to store: one that comes back as sent.
+StoredInstant = Annotated[Instant, AfterValidator(_storable)]
 
 
 def _integral(value: Any) -> Any:
@@ -164,8 +170,8 @@ class TaskCreate(_RequestBody):
     completed: StrictBool = False
     priority: Priority = Priority.MEDIUM
     tags: Tags = Field(default_factory=list)
-    due_at: Instant | None = None
-    remind_at: Instant | None = Field(default=None, description=REMIND_AT)
+    due_at: StoredInstant | None = None
+    remind_at: StoredInstant | None = Field(default=None, description=REMIND_AT)
     recurrence: Recurrence | None = None
 
 
@@ -196,8 +202,8 @@ class TaskUpdate(_RequestBody):
     completed: StrictBool | None = None
     priority: Priority | None = None
     tags: Tags | None = None
-    due_at: Instant | None = None
-    remind_at: Instant | None = Field(default=None, description=REMIND_AT)
+    due_at: StoredInstant | None = None
+    remind_at: StoredInstant | None = Field(default=None, description=REMIND_AT)
     recurrence: Recurrence | None = None
 
     @field_validator(*_NOT_NULL, mode="before")
