@@ -1,6 +1,7 @@
 """Real `todo-api serve` processes, and a reader of their server-sent events."""
 
 import asyncio
+import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -27,14 +28,15 @@ class Server:
 
 
 @contextmanager
-def server(database_url: str, cwd: Path, **env: str) -> Iterator[Server]:
+def server(database_url: str, cwd: Path, *args: str, **env: str) -> Iterator[Server]:
     port = free_port()
     process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)],
+        [*COMMAND, "serve", "--port", str(port), *args],
         cwd=cwd,
         env=clean_env(DATABASE_URL=database_url, BETTER_AUTH_SECRET=TEST_SECRET, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its worker processes too are stopped with it
     )
     running = Server(f"http://127.0.0.1:{port}", process)
     try:
@@ -42,7 +44,7 @@ def server(database_url: str, cwd: Path, **env: str) -> Iterator[Server]:
         yield running
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.communicate(timeout=20)
 
 

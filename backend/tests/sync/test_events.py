@@ -179,3 +179,27 @@ async def _skipping_comments(stream: EventReader, within: float) -> Event:
             event = await stream.next(within=within)
             if event.event != "message":
                 return event
+
+
+async def test_streams_see_writes_served_by_another_worker_process(
+    database_url: str, tmp_path: Path, user_id: str
+) -> None:
+    env = {"EVENTS_HEARTBEAT_SECONDS": "1"}
+    with server(database_url, tmp_path, "--workers", "2", **env) as api:
+        async with (
+            events(api.url, user_id) as stream,
+            httpx.AsyncClient(base_url=api.url, headers=auth(user_id)) as rest,
+        ):
+            # New connections: the kernel spreads them over both workers.
+            written = set()
+            for n in range(6):
+                async with httpx.AsyncClient(base_url=api.url, headers=auth(user_id)) as one:
+                    response = await one.post(f"/api/{user_id}/tasks", json={"title": f"t{n}"})
+                    written.add(response.json()["id"])
+            seen: set[int] = set()
+            async with asyncio.timeout(10):
+                while seen != written:
+                    event = await _skipping_comments(stream, within=10)
+                    seen.add(json.loads(event.data)["id"])
+            assert rest.is_closed is False
+    assert seen == written

@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 @asynccontextmanager
 async def listening(settings: Settings, database: Database, hub: ChangeHub) -> AsyncIterator[None]:
     if database.dialect_name != "postgresql":
+        # SQLite: writes in this process wake its streams at once; another worker process
+        # (`--workers 2`) cannot, so streams also read at each heartbeat.
+        hub.reliable = False
         yield
         return
     warning = pooled_listen_warning(settings)
