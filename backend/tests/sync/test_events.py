@@ -165,7 +165,8 @@ async def test_streams_recover_when_the_listen_connection_is_killed(
             killed = await fetch_value(
                 database_url,
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'todo-api live events'",
+                "WHERE application_name = 'todo-api live events' "
+                "AND datname = current_database()",  # not other test workers' servers
             )
             task = (await rest.post(f"/api/{user_id}/tasks", json={"title": "after"})).json()
             event = await _skipping_comments(stream, within=5)
