@@ -40,7 +40,8 @@ def server(database_url: str, cwd: Path, *args: str, **env: str) -> Iterator[Ser
     )
     running = Server(f"http://127.0.0.1:{port}", process)
     try:
-        _wait_until_up(f"{running.url}/health")
+        # Generous: several workers on a busy CI machine each import the app first.
+        _wait_until_up(f"{running.url}/health", timeout=120)
         yield running
     finally:
         if process.poll() is None:

@@ -182,6 +182,8 @@ async def _skipping_comments(stream: EventReader, within: float) -> Event:
                 return event
 
 
+# SQLite: PostgreSQL's NOTIFY reaches every process (the cross-instance test above).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_streams_see_writes_served_by_another_worker_process(
     database_url: str, tmp_path: Path, user_id: str
 ) -> None:
