@@ -9,11 +9,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
-from starlette.datastructures import QueryParams
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from todo_api.chat.models import CONVERSATIONS
 from todo_api.tasks.cursor import (
@@ -23,40 +21,15 @@ from todo_api.tasks.cursor import (
     encode_cursor,
     typed_position,
 )
+from todo_api.web.query_model import QueryModel
 
 
-class _PageQuery(BaseModel):
+class _PageQuery(QueryModel):
     cursor: str | None = Field(
         default=None, max_length=MAX_CURSOR_LENGTH, description="From a `Link: rel=next`."
     )
 
     _scope: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_query(cls, params: QueryParams, **scope: Any) -> Self:
-        """Validate a request's query string; a cursor must have been made for `scope`
-        (the owner, and the conversation)."""
-        try:
-            return cls.model_validate(dict(params), context=scope)
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            raise RequestValidationError(
-                [{**error, "loc": ("query", *error["loc"])} for error in errors]
-            ) from None
-
-    @classmethod
-    def openapi_parameters(cls) -> list[dict[str, Any]]:
-        schema = cls.model_json_schema(ref_template="#/components/schemas/{model}")
-        return [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": field,
-                **({"description": field["description"]} if "description" in field else {}),
-            }
-            for name, field in schema["properties"].items()
-        ]
 
     def fingerprint(self) -> str:
         fields = {"list": type(self).__name__, **self._scope, **self._bound()}

@@ -2,12 +2,11 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import QueryParams
+from pydantic import BaseModel, ConfigDict, Field
 
 from todo_api.sync.feed import MAX_TOKEN_LENGTH, Change
 from todo_api.tasks.schemas import TaskPublic, task_json
+from todo_api.web.query_model import QueryModel
 
 MAX_CHANGES_PAGE = 500
 
@@ -17,43 +16,19 @@ SINCE = (
 )
 
 
-class _Query(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def from_query(cls, params: QueryParams) -> Any:
-        try:
-            return cls.model_validate(dict(params))
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            raise RequestValidationError(
-                [{**error, "loc": ("query", *error["loc"])} for error in errors]
-            ) from None
-
-    @classmethod
-    def openapi_parameters(cls) -> list[dict[str, Any]]:
-        schema = cls.model_json_schema()
-        return [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": {k: v for k, v in field.items() if k != "description"},
-                "description": field.get("description", ""),
-            }
-            for name, field in schema["properties"].items()
-        ]
-
-
 Token = Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
 
 
-class ChangesQuery(_Query):
+class ChangesQuery(QueryModel):
+    model_config = ConfigDict(extra="forbid")
+
     since: Token | None = Field(default=None, description=SINCE)
     limit: int = Field(default=100, ge=1, le=MAX_CHANGES_PAGE, description="Changes per page.")
 
 
-class EventsQuery(_Query):
+class EventsQuery(QueryModel):
+    model_config = ConfigDict(extra="forbid")
+
     since: Token | None = Field(
         default=None,
         description="Replay the changes after this token first (as `Last-Event-ID` does, "

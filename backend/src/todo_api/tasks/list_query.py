@@ -6,18 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AfterValidator,
-    BaseModel,
     Field,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from starlette.datastructures import QueryParams
 
 from todo_api.tasks.counts import ALL_TASKS
 from todo_api.tasks.cursor import (
@@ -37,6 +33,7 @@ from todo_api.tasks.list_statements import (
 from todo_api.tasks.models import Priority
 from todo_api.tasks.schemas import MAX_TAGS_PER_TASK, NO_NUL, Instant, Tag, _reject_nul
 from todo_api.tasks.text import fold
+from todo_api.web.query_model import QueryModel
 
 SortName = Literal["created", "updated", "title", "due_date", "priority"]
 MAX_PAGE_SIZE = 500
@@ -49,11 +46,11 @@ def _once(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-_REPEATABLE = {"priority", "tag"}
+class TaskListQuery(QueryModel):
+    """Query parameters of `GET /api/{user_id}/tasks` (a cursor must have been made for the
+    owner given as `from_query(..., owner=)` and this query)."""
 
-
-class TaskListQuery(BaseModel):
-    """Query parameters of `GET /api/{user_id}/tasks`."""
+    repeatable = frozenset({"priority", "tag"})
 
     status: Literal["all", "pending", "completed"] = "all"
     priority: Annotated[list[Priority], Field(max_length=len(Priority)), AfterValidator(_once)] = (
@@ -105,38 +102,6 @@ class TaskListQuery(BaseModel):
                 position[0] = typed_position(column, position[0])
             self._position = position
         return self
-
-    @classmethod
-    def from_query(cls, params: QueryParams, *, owner: str) -> "TaskListQuery":
-        """Validate a request's query string (repeatable fields keep every value); a cursor
-        must have been made for `owner` and this query.
-
-        Done here rather than by FastAPI's query-model support, which costs more than the
-        whole database round trip of a page; `openapi_parameters` documents the same fields.
-        """
-        data = {key: params.getlist(key) if key in _REPEATABLE else params[key] for key in params}
-        try:
-            return cls.model_validate(data, context={"owner": owner})
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            raise RequestValidationError(
-                [{**error, "loc": ("query", *error["loc"])} for error in errors]
-            ) from None
-
-    @classmethod
-    def openapi_parameters(cls) -> list[dict[str, Any]]:
-        """The query parameters, as OpenAPI documents them (for the route's openapi_extra)."""
-        schema = cls.model_json_schema(ref_template="#/components/schemas/{model}")
-        return [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": field,
-                **({"description": field["description"]} if "description" in field else {}),
-            }
-            for name, field in schema["properties"].items()
-        ]
 
     @property
     def direction(self) -> Order:
